@@ -1,0 +1,2 @@
+"""Browser login pages of the accounts slice (/auth/)."""
+urlpatterns: list = []

@@ -1,0 +1,2 @@
+"""Admin console of the signals slice (/console/)."""
+urlpatterns: list = []

@@ -1,0 +1,88 @@
+"""`make run`: serve every slice on HOST:PORT; start the embedded MongoDB-compatible server if needed.
+
+When ``MONGODB_URI`` is unset, a SecantusDB daemon keeps its data under ``./var/mongo`` (surviving
+restarts). Ctrl-C (or SIGTERM) stops everything this script started.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"process exited early with code {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listened on port {port} within {timeout}s")
+
+
+def main() -> int:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "settings.dev")
+    children: list[subprocess.Popen] = []
+    if not env.get("MONGODB_URI"):
+        data_dir = ROOT / "var" / "mongo"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        mongo = subprocess.Popen(
+            [str(BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
+             "--storage-path", str(data_dir), "--log-level", "WARNING"],
+            cwd=ROOT,
+        )
+        children.append(mongo)
+        wait_for_port(port, mongo)
+        env["MONGODB_URI"] = f"mongodb://127.0.0.1:{port}/tradesignals"
+        print(f"embedded MongoDB-compatible server on 127.0.0.1:{port}, data in {data_dir}", flush=True)
+
+    bind = f"{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '8000')}"
+    env.setdefault("WEB_CONCURRENCY", "1")  # local-memory revocation/cache need one process
+    env.setdefault("GUNICORN_THREADS", "4")
+    web = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "--bind", bind,
+         "tradesignals.wsgi:application"],
+        cwd=ROOT, env=env,
+    )
+    children.append(web)
+    print(f"tradesignals on http://{bind}/ (API docs: http://{bind}/api/docs/)", flush=True)
+
+    def stop(*_args):
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in reversed(children):
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    try:
+        return web.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

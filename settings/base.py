@@ -1,0 +1,218 @@
+"""Base settings: everything, driven by environment variables. dev/test/prod only adjust defaults."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from settings.env import env_bool, env_duration, env_int, env_list, env_str
+from tradesignals import slices
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+
+# --- slices -------------------------------------------------------------------------------------
+TRADESIGNALS_SLICES = slices.parse(env_str("TRADESIGNALS_SLICES"))
+ENABLED_SLICES = [slices.SLICES[name] for name in TRADESIGNALS_SLICES]
+
+INSTALLED_APPS = [
+    # contenttypes/auth only for password hashers and validators: no tables are used.
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "corsheaders",
+    "tradesignals.kernel.apps.KernelConfig",
+    *[s.app for s in ENABLED_SLICES],
+]
+
+MIDDLEWARE = [
+    "tradesignals.kernel.middleware.RequestIdMiddleware",
+    "tradesignals.kernel.middleware.AccessLogMiddleware",
+    "tradesignals.kernel.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tradesignals.urls"
+WSGI_APPLICATION = "tradesignals.wsgi.application"
+APPEND_SLASH = False  # API paths accept an optional trailing slash themselves; never redirect.
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csrf",
+            ],
+        },
+    }
+]
+
+# No SQL database: MongoDB (mongoengine) holds the data.
+DATABASES: dict = {}
+
+# --- MongoDB ------------------------------------------------------------------------------------
+MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/tradesignals")
+MONGODB_DB = env_str("MONGODB_DB", "tradesignals")
+MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 2000, minimum=100, maximum=60000)
+# One alias per enabled slice; each may point elsewhere via MONGODB_URI_<ALIAS>.
+MONGODB_ALIASES = {
+    s.db_alias: env_str(f"MONGODB_URI_{s.db_alias.upper()}", MONGODB_URI) for s in ENABLED_SLICES
+}
+
+# --- Redis / cache ------------------------------------------------------------------------------
+REDIS_ENABLED = env_bool("REDIS_ENABLED", False)
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Security state (revocation, login counters) may live on its own Redis; it never ignores errors.
+SECURITY_REDIS_URL = env_str("SECURITY_REDIS_URL", REDIS_URL)
+REDIS_SOCKET_TIMEOUT = float(env_str("REDIS_SOCKET_TIMEOUT", "0.25"))
+CACHE_TTL_SECONDS = env_int("CACHE_TTL_SECONDS", 300, minimum=1, maximum=3600)
+
+if REDIS_ENABLED:
+    _redis_options = {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+        "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+    }
+    CACHES = {
+        # The response cache: an outage is a miss, never an error.
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": True},
+        },
+        # Security state: errors propagate (→ 503), a revoked token is never accepted silently.
+        "security": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": SECURITY_REDIS_URL,
+            "OPTIONS": dict(_redis_options),
+        },
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+        "security": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "security"},
+    }
+
+# --- events ---------------------------------------------------------------------------------------
+EVENT_BUS = env_str("EVENT_BUS", "inprocess")
+if EVENT_BUS not in {"inprocess", "redis", "kafka"}:
+    raise ImproperlyConfigured(f"EVENT_BUS must be inprocess, redis or kafka; got {EVENT_BUS!r}")
+if EVENT_BUS == "inprocess" and set(TRADESIGNALS_SLICES) != set(slices.ALL):
+    raise ImproperlyConfigured(
+        "EVENT_BUS=inprocess needs every slice in one process; a split deployment "
+        f"(TRADESIGNALS_SLICES={','.join(TRADESIGNALS_SLICES)}) must use EVENT_BUS=redis or kafka"
+    )
+EVENT_STREAM_PREFIX = env_str("EVENT_STREAM_PREFIX", "ts:events:")
+KAFKA_BOOTSTRAP_SERVERS = env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+
+# --- tokens ---------------------------------------------------------------------------------------
+JWT_SECRET = env_str("JWT_SECRET", "")
+JWT_ACCESS_EXPIRY = env_duration("JWT_ACCESS_EXPIRY", "15m")
+JWT_REFRESH_EXPIRY = env_duration("JWT_REFRESH_EXPIRY", "7d")
+JWT_ISSUER = env_str("JWT_ISSUER", "tradesignals")
+JWT_AUDIENCE = env_str("JWT_AUDIENCE", "tradesignals-api")
+JWT_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", 10, minimum=0, maximum=30)
+AUTH_ACCESS_COOKIE = "ts_access"
+AUTH_REFRESH_COOKIE = "ts_refresh"
+AUTH_COOKIE_SECURE = env_bool("AUTH_COOKIE_SECURE", False)
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- rate limits and proxies ----------------------------------------------------------------------
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_USE_CACHE = "security"
+RATELIMIT_IP_META_KEY = "tradesignals.kernel.ratelimit.client_ip"
+RATE_LIMIT_WINDOW_MS = env_int("RATE_LIMIT_WINDOW_MS", 60_000, minimum=1000)
+RATE_LIMIT_MAX = env_int("RATE_LIMIT_MAX", 600, minimum=1)
+AUTH_RATE_LIMIT_MAX = env_int("AUTH_RATE_LIMIT_MAX", 20, minimum=1)
+
+# --- HTTP ----------------------------------------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024, minimum=1024)
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/api/.*$"
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+USE_X_FORWARDED_HOST = False
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+WHITENOISE_USE_FINDERS = True  # serve Swagger UI without a collectstatic step in dev
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tradesignals@localhost")
+
+# --- DRF / OpenAPI --------------------------------------------------------------------------------
+BROWSABLE_API = env_bool("BROWSABLE_API", True)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tradesignals.kernel.drf.authentication.BearerTokenAuthentication",
+        "tradesignals.kernel.drf.authentication.CookieTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["tradesignals.kernel.drf.permissions.IsAuthenticatedPrincipal"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if BROWSABLE_API else []),
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "tradesignals.kernel.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "tradesignals API",
+    "DESCRIPTION": "Trade signals: publish, review, and read the approved feed.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- logging ----------------------------------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "tradesignals.kernel.logging.RequestIdFilter"}},
+    "formatters": {"json": {"()": "tradesignals.kernel.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR", "handlers": ["console"], "propagate": False},
+        "django.server": {"level": "WARNING"},
+        "pymongo": {"level": "WARNING"},
+    },
+}

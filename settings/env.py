@@ -1,0 +1,59 @@
+"""Typed readers for environment variables. Every setting of the product comes through here."""
+from __future__ import annotations
+
+import os
+import re
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        result = default
+    else:
+        try:
+            result = int(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
+    if (minimum is not None and result < minimum) or (maximum is not None and result > maximum):
+        raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}, got {result}")
+    return result
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    value = os.environ.get(name, default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_duration(name: str, default: str) -> int:
+    """A duration such as ``15m``, ``7d``, ``900`` (seconds) → seconds."""
+    raw = os.environ.get(name, default)
+    match = _DURATION.match(raw)
+    if not match or int(match.group(1)) <= 0:
+        raise ImproperlyConfigured(f"{name} must be a positive duration like 900, 15m, 7d; got {raw!r}")
+    return int(match.group(1)) * _UNIT[match.group(2)]

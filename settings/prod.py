@@ -1,0 +1,25 @@
+"""Production: no secret defaults; refuses to start with a weak or missing secret."""
+from django.core.exceptions import ImproperlyConfigured
+
+from settings.base import *  # noqa: F401,F403
+from settings.base import JWT_SECRET, SECRET_KEY
+from settings.env import env_bool, env_int
+
+_WEAK = {"", "changeme", "secret", "change-me", "dev-insecure-jwt-secret-0123456789abcdef"}
+
+if not SECRET_KEY or len(SECRET_KEY) < 32 or SECRET_KEY.startswith(("dev-insecure", "test-")):
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random value of at least 32 characters")
+if JWT_SECRET in _WEAK or len(JWT_SECRET.encode()) < 32 or JWT_SECRET.startswith(("dev-insecure", "test-")):
+    raise ImproperlyConfigured("JWT_SECRET must be set to a random value of at least 32 bytes")
+
+DEBUG = False
+AUTH_COOKIE_SECURE = env_bool("AUTH_COOKIE_SECURE", True)
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)  # TLS is terminated at the balancer
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^health$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = False
+WHITENOISE_USE_FINDERS = False

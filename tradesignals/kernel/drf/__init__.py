@@ -1,0 +1,1 @@
+"""DRF glue shared by every slice: authentication, permissions, pagination, URL helpers."""

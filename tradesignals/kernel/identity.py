@@ -1,0 +1,42 @@
+"""What every slice knows of a caller: the claims of a verified access token, nothing more."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLE_USER = "user"
+ROLE_ADMIN = "admin"
+ROLES = (ROLE_USER, ROLE_ADMIN)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    role: str
+    name: str
+    jti: str
+    family: str | None
+    version: int
+    expires_at: int
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
+    @property
+    def pk(self) -> str:  # what DRF throttles and logs look for
+        return self.user_id
+
+    @classmethod
+    def from_claims(cls, claims: dict) -> Principal:
+        return cls(
+            user_id=str(claims["sub"]),
+            role=str(claims.get("role", ROLE_USER)),
+            name=str(claims.get("name", "")),
+            jti=str(claims["jti"]),
+            family=claims.get("fam"),
+            version=int(claims.get("ver", 0)),
+            expires_at=int(claims["exp"]),
+        )

@@ -1,0 +1,80 @@
+"""Request-level middleware: request ids, access log, early body-size refusal."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+
+from tradesignals.kernel.context import request_id_var
+from tradesignals.kernel.errors import error_response
+
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{7,127}$")
+access_logger = logging.getLogger("tradesignals.access")
+
+
+class RequestIdMiddleware:
+    """Keep a well-formed incoming ``X-Request-ID``; replace anything else with a fresh one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class AccessLogMiddleware:
+    """One JSON line per request: method, path, status, duration."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        access_logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "request_id": getattr(request, "request_id", None),
+            },
+        )
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Refuse a declared oversize body with 413 before anything reads it.
+
+    Bodies without a Content-Length (chunked) are still capped by Django's
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` when read, which the exception handler maps to 413.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response("malformed_request", "Invalid Content-Length header.", 400)
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return error_response(
+                "payload_too_large",
+                f"The request body exceeds {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+                413,
+            )
+        return self.get_response(request)

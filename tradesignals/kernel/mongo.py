@@ -1,0 +1,44 @@
+"""MongoDB connections: one mongoengine alias per enabled slice, each with short timeouts."""
+from __future__ import annotations
+
+import mongoengine
+from django.conf import settings
+from mongoengine.connection import get_connection
+from pymongo.uri_parser import parse_uri
+
+
+def _db_name(uri: str) -> str:
+    return parse_uri(uri).get("database") or settings.MONGODB_DB
+
+
+def connect_alias(alias: str, uri: str) -> None:
+    """(Re)connect one alias. ``connect=False`` keeps pymongo fork-safe under gunicorn --preload."""
+    mongoengine.disconnect(alias=alias)
+    timeout = settings.MONGODB_TIMEOUT_MS
+    mongoengine.connect(
+        alias=alias,
+        host=uri,
+        db=_db_name(uri),
+        connect=False,
+        serverSelectionTimeoutMS=timeout,
+        connectTimeoutMS=timeout,
+        socketTimeoutMS=max(timeout * 5, 10_000),
+        uuidRepresentation="standard",
+        tz_aware=True,
+    )
+
+
+def connect_enabled_aliases(uri_override: str | None = None) -> None:
+    for alias, uri in settings.MONGODB_ALIASES.items():
+        connect_alias(alias, uri_override or uri)
+
+
+def ping(alias: str) -> None:
+    """Raise when the alias's server does not answer within the configured timeout."""
+    get_connection(alias).admin.command("ping")
+
+
+def database(alias: str):
+    from mongoengine.connection import get_db
+
+    return get_db(alias)

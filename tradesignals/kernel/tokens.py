@@ -1,0 +1,39 @@
+"""Verify JWTs. Signing lives in ``apps.accounts``; every slice verifies on its own.
+
+Pinned to HS256; ``exp``, ``iat``, ``jti``, ``sub``, ``iss``, ``aud`` and ``token_type`` are required;
+a refresh token is never an access token or the reverse.
+"""
+from __future__ import annotations
+
+import jwt
+from django.conf import settings
+
+from tradesignals.kernel.errors import TokenInvalid
+
+ALGORITHM = "HS256"
+ACCESS = "access"
+REFRESH = "refresh"
+REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub", "iss", "aud", "token_type"]
+
+
+def verify(token: str, *, expected_type: str = ACCESS) -> dict:
+    """Return the claims of a valid token of ``expected_type`` or raise ``TokenInvalid``."""
+    if not token or len(token) > 4096:
+        raise TokenInvalid()
+    try:
+        claims = jwt.decode(
+            token,
+            settings.JWT_SECRET,
+            algorithms=[ALGORITHM],
+            audience=settings.JWT_AUDIENCE,
+            issuer=settings.JWT_ISSUER,
+            leeway=settings.JWT_LEEWAY_SECONDS,
+            options={"require": REQUIRED_CLAIMS, "verify_signature": True},
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenInvalid("The token has expired.") from None
+    except jwt.PyJWTError:
+        raise TokenInvalid() from None
+    if claims.get("token_type") != expected_type:
+        raise TokenInvalid(f"A {expected_type} token is required.")
+    return claims

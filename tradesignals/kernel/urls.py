@@ -1,0 +1,12 @@
+"""Kernel routes: health probes, OpenAPI schema and offline Swagger UI."""
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from tradesignals.kernel import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("health", health.health, name="health"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
