@@ -24,3 +24,7 @@ def worker_int(worker):
 
 def worker_abort(worker):
     worker.log.warning("worker aborted (timeout)")
+
+# gunicorn's control socket defaults to one fixed path in $HOME; several instances on one host would
+# fight over it, and nothing here uses it.
+control_socket_disable = True

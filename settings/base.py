@@ -68,6 +68,7 @@ DATABASES: dict = {}
 MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/tradesignals")
 MONGODB_DB = env_str("MONGODB_DB", "tradesignals")
 MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 2000, minimum=100, maximum=60000)
+HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT_MS", 1000, minimum=50, maximum=10000) / 1000
 # One alias per enabled slice; each may point elsewhere via MONGODB_URI_<ALIAS>.
 MONGODB_ALIASES = {
     s.db_alias: env_str(f"MONGODB_URI_{s.db_alias.upper()}", MONGODB_URI) for s in ENABLED_SLICES
@@ -160,6 +161,7 @@ USE_X_FORWARDED_HOST = False
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 WHITENOISE_USE_FINDERS = True  # serve Swagger UI without a collectstatic step in dev
+WHITENOISE_AUTOREFRESH = DEBUG or not STATIC_ROOT.exists()
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

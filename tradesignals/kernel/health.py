@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pymongo
 
 from django.conf import settings
 from django.core.cache import caches
@@ -42,13 +45,27 @@ def _redis_ping(alias: str):
     return lambda: get_redis_connection(alias).ping()
 
 
+def _mongo_ping(alias: str):
+    def check():
+        with pymongo.timeout(settings.HEALTH_CHECK_TIMEOUT):
+            mongo.ping(alias)
+
+    return check
+
+
+_pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="health")
+
+
 def health(request):
-    checks = {f"mongodb:{alias}": _timed(lambda a=alias: mongo.ping(a)) for alias in settings.MONGODB_ALIASES}
+    probes = {f"mongodb:{alias}": _mongo_ping(alias) for alias in settings.MONGODB_ALIASES}
     if settings.REDIS_ENABLED:
-        checks["redis:cache"] = _timed(_redis_ping("default"))
-        checks["redis:security"] = _timed(_redis_ping("security"))
+        probes["redis:cache"] = _redis_ping("default")
+        probes["redis:security"] = _redis_ping("security")
     else:
-        checks["cache:local"] = _timed(lambda: caches["default"].get("ts:v1:health"))
+        probes["cache:local"] = lambda: caches["default"].get("ts:v1:health")
+    # Probes run in parallel so one dead dependency costs one timeout, not the sum.
+    futures = {name: _pool.submit(_timed, probe) for name, probe in probes.items()}
+    checks = {name: future.result() for name, future in futures.items()}
     healthy = all(c["status"] == "ok" for c in checks.values())
     status = "ok" if healthy else "fail"
     if is_draining():

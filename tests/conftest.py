@@ -1,0 +1,74 @@
+"""Session-wide real servers and per-test clean state."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support.servers import MongoServer, redis_available, redis_url, require
+
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory):
+    """One MongoDB-compatible server for the session (or ``TEST_MONGODB_URI``)."""
+    import os
+
+    external = os.environ.get("TEST_MONGODB_URI")
+    if external:
+        yield type("External", (), {"uri": external, "stop": lambda self: None})()
+        return
+    try:
+        server = MongoServer(tmp_path_factory.mktemp("mongo")).start()
+    except ImportError:
+        require(False, "secantusdb is not installed and TEST_MONGODB_URI is unset")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(mongo_server):
+    from tradesignals.kernel import mongo
+
+    mongo.connect_enabled_aliases(uri_override=mongo_server.uri)
+    return mongo_server.uri
+
+
+@pytest.fixture(scope="session")
+def redis_server_url():
+    url = redis_url()
+    require(redis_available(url), f"Redis is not reachable at {url}")
+    return url
+
+
+def _clean_mongo() -> None:
+    from django.conf import settings
+
+    from tradesignals.kernel import mongo
+
+    seen = set()
+    for alias in settings.MONGODB_ALIASES:
+        db = mongo.database(alias)
+        if db.name in seen:
+            continue
+        seen.add(db.name)
+        for name in db.list_collection_names():
+            if not name.startswith("system."):
+                db[name].delete_many({})
+
+
+@pytest.fixture(autouse=True)
+def clean_state(mongo_uri, redis_server_url, settings):
+    """Every test starts with empty collections (indexes kept), an empty Redis db and empty local caches."""
+    import redis
+    from django.core.cache import caches
+
+    redis.Redis.from_url(redis_server_url).flushdb()
+    for alias in settings.CACHES:
+        caches[alias].clear()
+    _clean_mongo()
+    yield
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
