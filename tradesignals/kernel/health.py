@@ -6,7 +6,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pymongo
-
 from django.conf import settings
 from django.core.cache import caches
 from django.http import JsonResponse
