@@ -30,3 +30,7 @@ test: lint boundaries pytest
 
 clean:
 	rm -rf $(VENV) var/ .pytest_cache
+
+.PHONY: bench
+bench: $(STAMP)  ## measure throughput/latency/memory against a bare Django view (see docs/performance.md)
+	$(BIN)/python bench/run.py

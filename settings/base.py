@@ -201,6 +201,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- benchmark -------------------------------------------------------------------------------------
+# Mounts a bare Django JsonResponse view at /bench/baseline: the framework's ceiling, measured by `make bench`.
+BENCH_MODE = env_bool("BENCH_MODE", False)
+
 # --- logging ----------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {

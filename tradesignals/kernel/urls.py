@@ -1,4 +1,5 @@
 """Kernel routes: health probes, OpenAPI schema and offline Swagger UI."""
+from django.conf import settings
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -10,3 +11,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+if settings.BENCH_MODE:
+    from django.http import JsonResponse
+
+    def bench_baseline(request):
+        """The framework's ceiling on this machine: no auth, no database, no DRF."""
+        return JsonResponse({"status": "ok"})
+
+    urlpatterns.append(path("bench/baseline", bench_baseline))
