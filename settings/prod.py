@@ -17,10 +17,13 @@ AUTH_COOKIE_SECURE = env_bool("AUTH_COOKIE_SECURE", True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)  # TLS is terminated at the balancer
+# Plain-HTTP requests are redirected (the balancer terminates TLS and sets X-Forwarded-Proto); probes exempt.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^health$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = False
+# Preload-list submission is an owner's decision for the public domain, not a code default.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 WHITENOISE_USE_FINDERS = False
 WHITENOISE_AUTOREFRESH = False
