@@ -172,6 +172,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tradesignals@localhost")
 
+# --- users slice ----------------------------------------------------------------------------------
+# How long the users consumers remember handled event ids (redelivery after this is still harmless for
+# the projection; it only guards one-shot effects such as emails).
+USERS_PROCESSED_EVENTS_TTL = env_duration("USERS_PROCESSED_EVENTS_TTL", "7d")
+
 # --- DRF / OpenAPI --------------------------------------------------------------------------------
 BROWSABLE_API = env_bool("BROWSABLE_API", True)
 REST_FRAMEWORK = {
