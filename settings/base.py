@@ -41,6 +41,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tradesignals.kernel.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "tradesignals.urls"
