@@ -1,30 +1,123 @@
-"""gunicorn settings, all from the environment (one image for every slice)."""
+"""gunicorn settings, all from the environment (one image for every slice).
+
+Shutdown on SIGTERM (what a balancer needs): every worker turns ``/health`` to 503 ("draining") and keeps
+serving for ``GUNICORN_DRAIN_SECONDS``, so a health-checking balancer (ALB, Kubernetes) stops sending; then it
+stops accepting, closes its listening socket (new connections are refused, which nginx retries on another
+server for any method) and finishes the requests in flight. ``graceful_timeout`` bounds the whole.
+"""
 import os
+import signal
+import threading
+
+from gunicorn import glogging
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, "") or default)
+
 
 bind = os.environ.get("GUNICORN_BIND", f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}")  # noqa: S104
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
+workers = _int("WEB_CONCURRENCY", 2)
+threads = _int("GUNICORN_THREADS", 1)  # >1 selects the gthread worker; sync has the better p99 here
+timeout = _int("GUNICORN_TIMEOUT", 30)
 keepalive = 5
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "500"))
-forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "127.0.0.1") or "127.0.0.1"
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - heartbeat on tmpfs
-accesslog = None  # the app writes one JSON access line per request (with request id and duration)
-errorlog = "-"
+drain_seconds = float(os.environ.get("GUNICORN_DRAIN_SECONDS", "") or 0)
+# Room for the drain window plus one full request that started just before it ended.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", int(drain_seconds) + timeout)
+# Recycle workers now and then (slow leaks), jittered so they do not all restart at once.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 500)
+# The proxies whose X-Forwarded-* gunicorn believes: the same list the app uses for client IPs.
+forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "") or "127.0.0.1,::1"
+# Worker heartbeat files on tmpfs: on a disk-backed overlay an fchmod per request can stall on I/O.
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)  # noqa: S108
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+errorlog = "-"
+# The app already writes one JSON access line per request, with request id and duration
+# (tradesignals.kernel.middleware.AccessLogMiddleware); gunicorn's own line would double the volume and
+# cost per request. GUNICORN_ACCESS_LOG=true adds it (JSON too), e.g. to see time spent writing responses.
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "").lower() in {"1", "true", "yes", "on"} else None
+# gunicorn's control socket defaults to one fixed path in $HOME; several instances on one host would
+# fight over it, and nothing here uses it.
+control_socket_disable = True
 
 
-def worker_int(worker):
-    from tradesignals.kernel import health
+class JsonLogger(glogging.Logger):
+    """gunicorn's own lines (boot, worker exits, timeouts) in the app's JSON format, one per line."""
 
-    health.start_draining()
+    def setup(self, cfg):
+        super().setup(cfg)
+        from tradesignals.kernel.logging import JsonFormatter
+
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())
+
+    def access(self, resp, req, environ, request_time):
+        if not self.cfg.accesslog:
+            return
+        self.access_log.info("gunicorn access", extra={
+            "method": req.method,
+            "path": req.path,
+            "status": getattr(resp, "status_code", None),
+            "duration_ms": round(request_time.total_seconds() * 1000, 2),
+            "request_id": dict(resp.headers).get("X-Request-ID") if resp else None,
+            "pid": os.getpid(),
+        })
+
+
+logger_class = JsonLogger
+
+
+def pre_request(worker, req):
+    worker.ts_busy = True
+
+
+def post_request(worker, req, environ, resp):
+    worker.ts_busy = False
+
+
+def _stop_accepting(worker, stop, sig) -> None:
+    """End of the drain window: leave the accept loop and let the listening socket close."""
+    from gunicorn.workers.sync import SyncWorker
+
+    stop(sig, None)  # alive = False (the gthread worker also wakes its poller)
+    # A sync worker busy with a request does not touch its listeners again (it checks ``alive`` first), so
+    # closing them now lets the kernel refuse new connections instead of queueing them until we exit.
+    if isinstance(worker, SyncWorker) and getattr(worker, "ts_busy", False):
+        for listener in worker.sockets:
+            listener.close()
+    try:
+        os.write(worker.PIPE[1], b".")  # wake an idle sync worker out of select()
+    except OSError:
+        pass
+
+
+def post_worker_init(worker):
+    """Replace the worker's SIGTERM handler (gunicorn stops accepting at once) with drain-then-stop."""
+    worker.ts_busy = False
+    stop = worker.handle_exit
+    started = threading.Event()
+
+    def on_sigterm(sig, frame):
+        if started.is_set():
+            return
+        started.set()
+        from tradesignals.kernel import health
+
+        health.start_draining()
+        worker.log.info("SIGTERM: draining for %.1fs, then finishing in-flight requests", drain_seconds)
+        if drain_seconds <= 0:
+            _stop_accepting(worker, stop, sig)
+            return
+        timer = threading.Timer(drain_seconds, _stop_accepting, args=(worker, stop, sig))
+        timer.daemon = True
+        timer.start()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.siginterrupt(signal.SIGTERM, False)
 
 
 def worker_abort(worker):
     worker.log.warning("worker aborted (timeout)")
 
-# gunicorn's control socket defaults to one fixed path in $HOME; several instances on one host would
-# fight over it, and nothing here uses it.
-control_socket_disable = True
