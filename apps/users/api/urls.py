@@ -1,2 +1,9 @@
-"""HTTP API of the users slice (mounted by tradesignals/urls.py when the slice is enabled)."""
-urlpatterns: list = []
+"""HTTP API of the users slice (mounted at /api/v1/users/ when the slice is enabled)."""
+from apps.users.api.views import UserDetailApi, UserListApi, UserMeApi
+from tradesignals.kernel.drf.urls import api_route
+
+urlpatterns = [
+    api_route("", UserListApi.as_view(), name="users-list"),
+    api_route("me", UserMeApi.as_view(), name="users-me"),
+    api_route(r"(?P<user_id>[^/]+)", UserDetailApi.as_view(), name="users-detail"),
+]

@@ -1,0 +1,112 @@
+"""Serializers of the users API: what a client may send and what it gets back."""
+from __future__ import annotations
+
+import unicodedata
+
+from rest_framework import serializers
+
+from apps.users.models import AVATAR_URL_MAX, BIO_MAX, DISPLAY_NAME_MAX
+from tradesignals.kernel.identity import ROLES
+
+# Fields of the profile a client can see but never set; sending one is a 400, not silently ignored.
+READ_ONLY_FIELDS = ("id", "user_id", "email", "role", "is_active", "created_at", "updated_at", "signal_counts",
+                    "approved_signals", "registered")
+
+
+class SignalCountsSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    approved = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+
+
+class ProfileSerializer(serializers.Serializer):
+    """A whole profile: what its owner (``/users/me``) and administrators see."""
+
+    id = serializers.CharField()
+    email = serializers.EmailField(allow_null=True, help_text="Null until the profile is fully projected.")
+    role = serializers.ChoiceField(choices=ROLES)
+    is_active = serializers.BooleanField()
+    display_name = serializers.CharField()
+    bio = serializers.CharField(allow_blank=True)
+    avatar_url = serializers.URLField(allow_null=True)
+    created_at = serializers.DateTimeField(allow_null=True)
+    signal_counts = SignalCountsSerializer(source="signal_counts_dict")
+
+    def to_representation(self, instance):
+        instance.signal_counts_dict = instance.signal_counts()
+        return super().to_representation(instance)
+
+
+class PublicProfileSerializer(serializers.Serializer):
+    """What anyone may see of an active user."""
+
+    id = serializers.CharField()
+    display_name = serializers.CharField()
+    bio = serializers.CharField(allow_blank=True)
+    avatar_url = serializers.URLField(allow_null=True)
+    approved_signals = serializers.IntegerField(source="signals_approved")
+    created_at = serializers.DateTimeField(allow_null=True)
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    """PATCH body: any of the three editable fields; everything else is rejected."""
+
+    display_name = serializers.CharField(required=False, min_length=1, max_length=DISPLAY_NAME_MAX)
+    bio = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=BIO_MAX,
+                                trim_whitespace=False)
+    avatar_url = serializers.URLField(required=False, allow_null=True, max_length=AVATAR_URL_MAX,
+                                      help_text="An https URL; null removes the avatar.")
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        extra = {}
+        for name in data:
+            if name in self.fields:
+                continue
+            extra[name] = ["This field is read-only."] if name in READ_ONLY_FIELDS else ["Unknown field."]
+        if extra:
+            raise serializers.ValidationError(extra)
+        return super().to_internal_value(data)
+
+    def validate_display_name(self, value: str) -> str:
+        if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value):
+            raise serializers.ValidationError("Control characters are not allowed.")
+        return value
+
+    def validate_bio(self, value: str | None) -> str:
+        value = value or ""
+        if any(unicodedata.category(char) == "Cc" and char not in "\n\t" for char in value):
+            raise serializers.ValidationError("Control characters are not allowed.")
+        return value
+
+    def validate_avatar_url(self, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith("https://"):
+            raise serializers.ValidationError("Use an https URL.")
+        return value
+
+
+class UserListParamsSerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=320,
+                                   help_text="Case-insensitive prefix of the email or of the display name.")
+    role = serializers.ChoiceField(required=False, choices=ROLES)
+    is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+    cursor = serializers.CharField(required=False, max_length=2000, help_text="The opaque `next` cursor.")
+
+
+class UserListSerializer(serializers.Serializer):
+    results = ProfileSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class UsersErrorSerializer(serializers.Serializer):
+    """The one error envelope (DESIGN §4)."""
+
+    class UsersErrorBodySerializer(serializers.Serializer):
+        code = serializers.CharField()
+        message = serializers.CharField()
+        details = serializers.JSONField(allow_null=True)
+        request_id = serializers.CharField()
+
+    error = UsersErrorBodySerializer()

@@ -1,0 +1,94 @@
+"""The users app's own collections (db alias ``users``): a projection fed only by events.
+
+Nothing here is read from another app's collections. Every field that events can change carries the
+time (epoch microseconds) of the event that last set it, so a late or replayed event never overwrites a
+newer fact (see services.py).
+"""
+from __future__ import annotations
+
+import mongoengine as me
+
+from tradesignals.kernel.identity import ROLES
+
+STATUSES = ("pending", "approved", "rejected")
+DISPLAY_NAME_MAX = 80
+BIO_MAX = 500
+AVATAR_URL_MAX = 2048
+
+
+def _https_url(value: str | None) -> None:
+    if value is not None and not value.lower().startswith("https://"):
+        raise me.ValidationError("avatar_url must be an https URL")
+
+
+class Profile(me.Document):
+    """One user as this slice knows them: identity facts from accounts' events plus editable profile."""
+
+    id = me.StringField(primary_key=True)
+    # False while only partial facts arrived (e.g. a signal count before user.registered).
+    registered = me.BooleanField(default=False)
+    email = me.StringField(max_length=320, null=True)
+    email_lc = me.StringField(null=True)
+    role = me.StringField(choices=ROLES, default="user")
+    is_active = me.BooleanField(default=True)
+    display_name = me.StringField(max_length=DISPLAY_NAME_MAX, default="")
+    display_name_lc = me.StringField(default="")
+    bio = me.StringField(max_length=BIO_MAX, default="")
+    avatar_url = me.StringField(max_length=AVATAR_URL_MAX, null=True, validation=_https_url)
+    created_at = me.DateTimeField(null=True)
+    created_at_us = me.IntField(null=True)  # keyset sort key (microsecond precision)
+    updated_at = me.DateTimeField(null=True)
+    signals_pending = me.IntField(default=0)
+    signals_approved = me.IntField(default=0)
+    signals_rejected = me.IntField(default=0)
+    # Last-writer stamps (epoch microseconds of the fact that set the field).
+    registered_at_us = me.IntField(default=0)
+    role_at_us = me.IntField(default=0)
+    active_at_us = me.IntField(default=0)
+    display_name_at_us = me.IntField(default=0)
+    rev = me.IntField(default=0)  # optimistic concurrency for read-modify-write updates
+
+    meta = {
+        "db_alias": "users",
+        "collection": "user_profiles",
+        "indexes": [
+            {"fields": ["registered", "-created_at_us", "-id"]},
+            {"fields": ["email_lc"]},
+            {"fields": ["display_name_lc"]},
+        ],
+    }
+
+    def signal_counts(self) -> dict:
+        return {
+            "pending": self.signals_pending,
+            "approved": self.signals_approved,
+            "rejected": self.signals_rejected,
+        }
+
+
+class SignalState(me.Document):
+    """The last known status of each trade signal, so count updates are idempotent and order-proof."""
+
+    id = me.StringField(primary_key=True)  # signal id
+    owner_id = me.StringField(required=True)
+    status = me.StringField(choices=STATUSES, required=True)
+    version = me.IntField(default=0)
+    at_us = me.IntField(default=0)
+    deleted = me.BooleanField(default=False)
+
+    meta = {"db_alias": "users", "collection": "user_signal_states", "indexes": ["owner_id"]}
+
+
+class ProcessedEvent(me.Document):
+    """Event ids a handler has already handled (kept for a TTL): at-least-once delivery, one effect."""
+
+    id = me.StringField(primary_key=True)  # "<handler>:<event id>"
+    at = me.DateTimeField(required=True)
+    expires_at = me.DateTimeField(required=True)
+
+    # expireAfterSeconds=0 on a per-document expiry: changing the TTL setting never conflicts with the index.
+    meta = {
+        "db_alias": "users",
+        "collection": "user_processed_events",
+        "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}],
+    }

@@ -1,0 +1,105 @@
+"""Every read of the users app: profiles, the claims fallback, the admin directory, the /me cache."""
+from __future__ import annotations
+
+import re
+
+from django.core import signing
+
+from apps.users import cache
+from apps.users.models import Profile
+from tradesignals.kernel.errors import NotFound, ValidationFailed
+from tradesignals.kernel.identity import ROLES, Principal
+
+LIST_LIMIT_DEFAULT = 20
+LIST_LIMIT_MAX = 100
+_CURSOR_SALT = "apps.users.profile_list.cursor"
+
+
+def profile_get(*, user_id: str) -> Profile | None:
+    """The projected profile, complete or partial (``registered`` False), or None."""
+    return Profile.objects(id=str(user_id)).first()
+
+
+def profile_for_principal(*, principal: Principal) -> Profile:
+    """The caller's own profile; until the projection has them, one built from the token claims.
+
+    A valid token proves the account exists, so ``/users/me`` never answers 404 just because the
+    ``user.registered`` event has not been consumed yet.
+    """
+    return profile_with_claims(profile=profile_get(user_id=principal.user_id), principal=principal)
+
+
+def profile_with_claims(*, profile: Profile | None, principal: Principal) -> Profile:
+    """``profile`` if complete; otherwise what is known, with role and name taken from the token."""
+    if profile is not None and profile.registered:
+        return profile
+    if profile is None:
+        profile = Profile(id=principal.user_id)
+    profile.role = principal.role if principal.role in ROLES else "user"
+    if not profile.display_name_at_us:
+        profile.display_name = principal.name[:80]
+    return profile
+
+
+def profile_get_public(*, user_id: str) -> Profile:
+    """A public profile: only complete, active users exist for the public (deactivated → 404)."""
+    profile = Profile.objects(id=str(user_id), registered=True, is_active=True).first()
+    if profile is None:
+        raise NotFound("No such user.")
+    return profile
+
+
+def profile_me_cached(*, user_id: str) -> bytes | None:
+    return cache.me_get(user_id)
+
+
+def profile_me_cache_store(*, user_id: str, body: bytes) -> None:
+    cache.me_set(user_id, body)
+
+
+def _cursor_encode(profile: Profile) -> str:
+    return signing.dumps([profile.created_at_us or 0, profile.id], salt=_CURSOR_SALT, compress=True)
+
+
+def _cursor_decode(raw: str) -> tuple[int, str]:
+    try:
+        created_us, user_id = signing.loads(raw, salt=_CURSOR_SALT)
+        if not isinstance(created_us, int) or not isinstance(user_id, str):
+            raise ValueError
+    except (signing.BadSignature, ValueError, TypeError):
+        raise ValidationFailed("The cursor is invalid.", details={"cursor": ["Invalid cursor."]}) from None
+    return created_us, user_id
+
+
+def profile_list(
+    *,
+    search: str | None = None,
+    role: str | None = None,
+    is_active: bool | None = None,
+    cursor: str | None = None,
+    limit: int = LIST_LIMIT_DEFAULT,
+) -> tuple[list[Profile], str | None]:
+    """Admin directory, newest first, keyset-paginated by (created_at, id).
+
+    ``search`` is a case-insensitive prefix of the email or of the display name. Returns the page and the
+    opaque signed cursor of the next page (None on the last page). A cursor that was not issued by us
+    (tampered or forged) is a 400, never a query.
+    """
+    limit = max(1, min(int(limit), LIST_LIMIT_MAX))
+    clauses: list[dict] = [{"registered": True}]
+    if search:
+        prefix = {"$regex": "^" + re.escape(search.lower())}
+        clauses.append({"$or": [{"email_lc": prefix}, {"display_name_lc": prefix}]})
+    if role is not None:
+        clauses.append({"role": role})
+    if is_active is not None:
+        clauses.append({"is_active": is_active})
+    if cursor:
+        created_us, user_id = _cursor_decode(cursor)
+        clauses.append({"$or": [{"created_at_us": {"$lt": created_us}},
+                                {"created_at_us": created_us, "_id": {"$lt": user_id}}]})
+    rows = list(
+        Profile.objects(__raw__={"$and": clauses}).order_by("-created_at_us", "-id").limit(limit + 1)
+    )
+    page, more = rows[:limit], len(rows) > limit
+    return page, (_cursor_encode(page[-1]) if more else None)

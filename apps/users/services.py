@@ -1,0 +1,352 @@
+"""Every write of the users app: the event-fed projection, profile edits, notifications.
+
+Ordering and idempotency. Delivery is at-least-once and, with one stream per event type, events of one
+user may arrive out of order. Every projected field therefore remembers the time of the fact that set it
+(``*_at_us``) and only a strictly newer fact replaces it; a replayed event is equal, never newer, so it
+changes nothing. Signal counts are derived from a per-signal state record updated in the same transaction
+as the count, so a replay or a stale event moves no count. Handled event ids are also kept (with a TTL) so
+one-shot effects such as emails happen once.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from mongoengine.connection import get_connection
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from apps.users import cache, selectors
+from apps.users import events as user_events
+from apps.users.models import DISPLAY_NAME_MAX, STATUSES, ProcessedEvent, Profile, SignalState
+from tradesignals.kernel import events
+from tradesignals.kernel.errors import Conflict, ValidationFailed
+from tradesignals.kernel.identity import ROLES, Principal
+
+logger = logging.getLogger(__name__)
+ALIAS = "users"
+_RETRIES = 20
+_COUNT_FIELD = {status: f"signals_{status}" for status in STATUSES}
+EDITABLE_FIELDS = ("display_name", "bio", "avatar_url")
+
+
+class _Stale(Exception):
+    """Someone else wrote the document between our read and our write: read again."""
+
+
+class ProjectionLagging(Exception):
+    """The projection does not know a fact yet; raising makes the bus redeliver the event later."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _us(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def event_time_us(occurred_at: str) -> int:
+    """An event's RFC 3339 ``occurred_at`` as epoch microseconds (the projection's ordering stamp)."""
+    moment = datetime.fromisoformat(occurred_at)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return _us(moment)
+
+
+def _profiles():
+    return Profile._get_collection()
+
+
+def _states():
+    return SignalState._get_collection()
+
+
+def _new_profile_son(user_id: str) -> dict:
+    return Profile(id=user_id).to_mongo().to_dict()
+
+
+def _is_transient(exc: PyMongoError) -> bool:
+    return isinstance(exc, DuplicateKeyError) or (
+        hasattr(exc, "has_error_label") and exc.has_error_label("TransientTransactionError")
+    )
+
+
+def _profile_write(user_id: str, mutate: Callable[[dict], None], *, session=None) -> tuple[Profile, dict]:
+    """Read, mutate, validate and conditionally write one profile; return it and the changed fields.
+
+    Only changed fields are ``$set`` (with a ``rev`` check), so concurrent ``$inc`` of counts never get
+    overwritten. Raises ``_Stale`` when the document moved under us.
+    """
+    raw = _profiles().find_one({"_id": user_id}, session=session)
+    current = raw or _new_profile_son(user_id)
+    work = copy.deepcopy(current)
+    mutate(work)
+    changes = {name: value for name, value in work.items() if current.get(name) != value}
+    if not changes and raw is not None:
+        return Profile._from_son(current), {}
+    changes["updated_at"] = _now()
+    merged = {**current, **changes}
+    document = Profile._from_son(merged)
+    document.validate()
+    if raw is None:
+        try:
+            _profiles().insert_one(merged, session=session)
+        except DuplicateKeyError:
+            raise _Stale from None
+        return document, changes
+    result = _profiles().update_one({"_id": user_id, "rev": current.get("rev", 0)},
+                                    {"$set": changes, "$inc": {"rev": 1}}, session=session)
+    if not result.matched_count:
+        raise _Stale
+    return document, changes
+
+
+def _profile_mutate(user_id: str, mutate: Callable[[dict], None]) -> dict:
+    for _ in range(_RETRIES):
+        try:
+            _profile, changes = _profile_write(user_id, mutate)
+        except _Stale:
+            continue
+        if changes:
+            cache.me_invalidate(user_id)
+        return changes
+    raise Conflict("The profile is being changed concurrently; retry.")
+
+
+# --- projection: user.* ---------------------------------------------------------------------------------
+
+def profile_apply_registered(*, user_id: str, email: str, role: str, display_name: str | None,
+                             created_at: str, at_us: int) -> dict:
+    """``user.registered``: identity facts; role/active/name only if no newer fact set them already."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    created = datetime.fromisoformat(created_at)
+    created = created if created.tzinfo else created.replace(tzinfo=UTC)
+    name = (display_name or "").strip()[:DISPLAY_NAME_MAX]
+
+    def mutate(p: dict) -> None:
+        if at_us > p.get("registered_at_us", 0):
+            p.update(registered=True, email=email, email_lc=email.lower(), created_at=created,
+                     created_at_us=_us(created), registered_at_us=at_us)
+        if at_us > p.get("role_at_us", 0):
+            p.update(role=role, role_at_us=at_us)
+        if at_us > p.get("active_at_us", 0):
+            p.update(is_active=True, active_at_us=at_us)
+        if at_us > p.get("display_name_at_us", 0):
+            p.update(display_name=name, display_name_lc=name.lower(), display_name_at_us=at_us)
+
+    return _profile_mutate(str(user_id), mutate)
+
+
+def profile_apply_role(*, user_id: str, role: str, at_us: int) -> dict:
+    """``user.role_changed``: the newest role wins, whatever the delivery order."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+
+    def mutate(p: dict) -> None:
+        if at_us > p.get("role_at_us", 0):
+            p.update(role=role, role_at_us=at_us)
+
+    return _profile_mutate(str(user_id), mutate)
+
+
+def profile_apply_active(*, user_id: str, is_active: bool, at_us: int) -> dict:
+    """``user.deactivated`` / ``user.reactivated``: the newest of the two wins."""
+
+    def mutate(p: dict) -> None:
+        if at_us > p.get("active_at_us", 0):
+            p.update(is_active=is_active, active_at_us=at_us)
+
+    return _profile_mutate(str(user_id), mutate)
+
+
+# --- projection: trade_signal.* -------------------------------------------------------------------------
+
+def _signal_transition(*, signal_id: str, owner_id: str, status: str, version: int | None, at_us: int,
+                       deleted: bool, session) -> dict:
+    """Move the stored state of one signal forward (never back); return the count deltas it implies."""
+    state = _states().find_one({"_id": signal_id}, session=session)
+    if state is None:
+        _states().insert_one({"_id": signal_id, "owner_id": owner_id, "status": status, "version": version or 0,
+                              "at_us": at_us, "deleted": deleted}, session=session)
+        return {} if deleted else {_COUNT_FIELD[status]: 1}
+    if state.get("deleted"):
+        return {}  # a deleted signal never counts again, whatever arrives late
+    if deleted:
+        _states().update_one({"_id": signal_id}, {"$set": {"deleted": True}}, session=session)
+        return {_COUNT_FIELD[state["status"]]: -1}
+    if version is None or (version, at_us) <= (state.get("version", 0), state.get("at_us", 0)):
+        return {}  # a replay, a stale update, or ``created`` arriving after an update
+    _states().update_one({"_id": signal_id}, {"$set": {"status": status, "version": version, "at_us": at_us}},
+                         session=session)
+    if status == state["status"]:
+        return {}
+    return {_COUNT_FIELD[state["status"]]: -1, _COUNT_FIELD[status]: 1}
+
+
+def signal_count_apply(*, signal_id: str, owner_id: str, status: str, version: int | None, at_us: int,
+                       deleted: bool = False) -> dict:
+    """Apply one ``trade_signal.*`` fact to the owner's per-status counts, exactly once in effect.
+
+    The signal's state and the owner's counters change in one transaction: a crash or a conflict leaves
+    neither, and the redelivered event then applies cleanly.
+    """
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    signal_id, owner_id = str(signal_id), str(owner_id)
+    client = get_connection(ALIAS)
+    for _ in range(_RETRIES):
+        try:
+            with client.start_session() as session, session.start_transaction():
+                delta = _signal_transition(signal_id=signal_id, owner_id=owner_id, status=status,
+                                           version=version, at_us=at_us, deleted=deleted, session=session)
+                if delta:
+                    defaults = {name: value for name, value in _new_profile_son(owner_id).items()
+                                if name not in delta and name != "_id"}
+                    _profiles().update_one({"_id": owner_id}, {"$inc": delta, "$setOnInsert": defaults},
+                                           upsert=True, session=session)
+        except PyMongoError as exc:
+            if _is_transient(exc):
+                continue
+            raise
+        if delta:
+            cache.me_invalidate(owner_id)
+        return delta
+    raise Conflict("Signal counts are being changed concurrently; retry.")
+
+
+# --- profile edits (PATCH /users/me) ---------------------------------------------------------------------
+
+def _validate_edits(changes: dict) -> None:
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationFailed(details={name: ["This field cannot be changed."] for name in unknown})
+    if "display_name" in changes:
+        name = changes["display_name"]
+        if not isinstance(name, str) or not 1 <= len(name) <= DISPLAY_NAME_MAX:
+            raise ValidationFailed(details={"display_name": ["Must be 1 to 80 characters."]})
+
+
+def profile_update(*, principal: Principal, changes: dict) -> Profile:
+    """Edit the caller's own profile; publish ``user.profile_updated`` with the change, atomically.
+
+    Works before the projection has the user too: it then stores a partial profile that
+    ``user.registered`` completes (the edit is newer than the registration, so it is kept).
+    """
+    _validate_edits(changes)
+    user_id = principal.user_id
+
+    def mutate(p: dict) -> None:
+        if "display_name" in changes and changes["display_name"] != p.get("display_name"):
+            name = changes["display_name"]
+            stamp = max(_us(_now()), p.get("display_name_at_us", 0) + 1)
+            p.update(display_name=name, display_name_lc=name.lower(), display_name_at_us=stamp)
+        if "bio" in changes:
+            p["bio"] = changes["bio"] or ""
+        if "avatar_url" in changes:
+            p["avatar_url"] = changes["avatar_url"]
+
+    for _ in range(_RETRIES):
+        try:
+            with events.atomic(ALIAS) as session:
+                stored, written = _profile_write(user_id, mutate, session=session)
+                profile = selectors.profile_with_claims(profile=stored, principal=principal)
+                if written:
+                    events.publish(
+                        user_events.PROFILE_UPDATED, key=user_id, producer=user_events.PRODUCER,
+                        data=user_events.profile_updated_data(user_id=user_id,
+                                                              display_name=profile.display_name),
+                    )
+        except _Stale:
+            continue
+        except PyMongoError as exc:
+            if _is_transient(exc):
+                continue
+            raise
+        if written:
+            cache.me_invalidate(user_id)
+        return profile
+    raise Conflict("The profile is being changed concurrently; retry.")
+
+
+# --- handled-event bookkeeping -----------------------------------------------------------------------------
+
+def _processed():
+    return ProcessedEvent._get_collection()
+
+
+def _processed_entry(key: str) -> dict:
+    now = _now()
+    return {"_id": key, "at": now, "expires_at": now + timedelta(seconds=settings.USERS_PROCESSED_EVENTS_TTL)}
+
+
+def event_handle_once(*, handler: str, event_id: str, effect: Callable[[], object], one_shot: bool = False) -> bool:
+    """Run ``effect`` for an event unless ``handler`` already handled that event id; True if it ran.
+
+    ``one_shot`` effects (emails) claim the id first and release it if the effect fails, so two
+    concurrent deliveries cannot both send; idempotent effects (the projection) run first and record the
+    id after, so a crash in between only repeats a harmless effect.
+    """
+    key = f"{handler}:{event_id}"
+    if one_shot:
+        try:
+            _processed().insert_one(_processed_entry(key))
+        except DuplicateKeyError:
+            return False
+        try:
+            effect()
+        except BaseException:
+            _processed().delete_one({"_id": key})
+            raise
+        return True
+    if _processed().count_documents({"_id": key}, limit=1):
+        return False
+    effect()
+    _processed().replace_one({"_id": key}, _processed_entry(key), upsert=True)
+    return True
+
+
+# --- notifications ---------------------------------------------------------------------------------------------
+
+def notification_send_welcome(*, email: str, display_name: str | None) -> None:
+    """The welcome email after registration."""
+    context = {"display_name": (display_name or "").strip() or email}
+    send_mail(
+        subject=render_to_string("users/email/welcome_subject.txt", context).strip(),
+        message=render_to_string("users/email/welcome.txt", context),
+        from_email=None,
+        recipient_list=[email],
+        fail_silently=False,
+    )
+
+
+def notification_send_signal_reviewed(*, owner_id: str, symbol: str, old_status: str, new_status: str,
+                                      reason: str | None) -> bool:
+    """Tell a signal's owner that a reviewer changed its status; the address comes from the projection.
+
+    Returns False when there is nothing to send (no change of status, or the owner is deactivated).
+    Raises ``ProjectionLagging`` when the owner's profile is not projected yet, so the event is retried.
+    """
+    if old_status == new_status:
+        return False
+    profile = selectors.profile_get(user_id=owner_id)
+    if profile is None or not profile.registered or not profile.email:
+        raise ProjectionLagging(f"no projected profile with an email for user {owner_id}")
+    if not profile.is_active:
+        logger.info("review notification skipped: owner deactivated", extra={"user_id": owner_id})
+        return False
+    context = {"display_name": profile.display_name or profile.email, "symbol": symbol,
+               "old_status": old_status, "new_status": new_status, "reason": reason}
+    send_mail(
+        subject=render_to_string("users/email/signal_reviewed_subject.txt", context).strip(),
+        message=render_to_string("users/email/signal_reviewed.txt", context),
+        from_email=None,
+        recipient_list=[profile.email],
+        fail_silently=False,
+    )
+    return True
