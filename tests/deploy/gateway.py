@@ -1,0 +1,85 @@
+"""A real nginx in the foreground on a free loopback port, configured by deploy/nginx/render.py."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+import requests
+
+from tests.support.servers import free_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_renderer():
+    spec = importlib.util.spec_from_file_location("ts_nginx_render", ROOT / "deploy" / "nginx" / "render.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+
+
+class Nginx:
+    def __init__(self, upstreams: dict[str, list[str]]):
+        self.port = free_port()
+        # Its own directory, world-traversable: nginx workers run as an unprivileged user when we are root
+        # and write temp files here (pytest's tmp_path lives under a 0700 directory).
+        self.dir = Path(tempfile.mkdtemp(prefix="ts-nginx-"))
+        self.dir.chmod(0o755)
+        self.conf = self.dir / "nginx.conf"
+        self.conf.write_text(load_renderer().render(
+            upstreams=upstreams, listen=f"127.0.0.1:{self.port}", runtime_dir=self.dir, debug_headers=True,
+        ))
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self, *extra: str) -> list[str]:
+        return [nginx_binary(), "-c", str(self.conf), "-p", str(self.dir), "-e", str(self.dir / "error.log"),
+                *extra]
+
+    def test_config(self) -> subprocess.CompletedProcess:
+        return subprocess.run(self.command("-t"), capture_output=True, text=True, timeout=30)
+
+    def start(self) -> Nginx:
+        self.proc = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited: {self.error_log()}")
+            return requests.get(f"{self.url}/nginx-healthz", timeout=1).status_code == 200
+
+        try:
+            wait_until(ready, timeout=15, message="nginx to answer")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def error_log(self) -> str:
+        path = self.dir / "error.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def access_log(self) -> str:
+        path = self.dir / "access.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)  # graceful: finish open requests, then exit
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)

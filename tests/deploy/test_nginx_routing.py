@@ -1,0 +1,127 @@
+"""The real gateway config in front of two real gunicorn instances of the app: routing by path prefix,
+spreading across instances, request ids, gzip, nginx's own errors as the JSON envelope, and failover."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import requests
+
+from tests.deploy.gateway import Nginx, nginx_binary
+from tests.support.procs import Gunicorn
+from tests.support.servers import require
+
+pytestmark = pytest.mark.cluster
+
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+
+
+@pytest.fixture(scope="module")
+def cluster(mongo_uri, redis_server_url):
+    """Instances a and b; accounts and users route to a, signals to b, shared paths to both."""
+    require(nginx_binary() is not None, "nginx is not installed (apt-get install nginx)")
+    env = {"MONGODB_URI": mongo_uri, "REDIS_URL": redis_server_url}
+    a = Gunicorn(env, name="gw-a").start()
+    try:
+        b = Gunicorn(env, name="gw-b").start()
+    except BaseException:
+        a.stop()
+        raise
+    addr = {"a": f"127.0.0.1:{a.port}", "b": f"127.0.0.1:{b.port}"}
+    gateway = Nginx({"accounts": [addr["a"]], "users": [addr["a"]], "signals": [addr["b"]],
+                     "any": [addr["a"], addr["b"]]})
+    try:
+        gateway.start()
+        yield {"nginx": gateway, "a": a, "b": b, "addr": addr}
+    finally:
+        gateway.stop()
+        b.stop()
+        a.stop()
+
+
+def test_rendered_config_passes_nginx_t(cluster):
+    result = cluster["nginx"].test_config()
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
+def test_health_and_schema_answer_through_the_gateway(cluster):
+    url = cluster["nginx"].url
+    health = requests.get(f"{url}/health", timeout=10)
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+
+    schema = requests.get(f"{url}/api/schema/?format=json", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert schema.status_code == 200
+    assert schema.json()["openapi"].startswith("3.")
+    assert schema.headers.get("Content-Encoding") == "gzip"  # JSON is compressed by the gateway
+
+    docs = requests.get(f"{url}/api/docs/", timeout=10)
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_paths_route_to_their_slice_upstream(cluster):
+    url, addr = cluster["nginx"].url, cluster["addr"]
+    expected = {
+        "/api/v1/auth/me": addr["a"],
+        "/auth/login/": addr["a"],
+        "/api/v1/users/me": addr["a"],
+        "/api/v1/trade-signals/public": addr["b"],
+        "/console/": addr["b"],
+    }
+    for path, upstream in expected.items():
+        response = requests.get(f"{url}{path}", timeout=10, allow_redirects=False)
+        assert response.headers.get("X-Upstream") == upstream, (path, response.status_code)
+        assert response.status_code < 500, (path, response.status_code)
+
+
+def test_gets_are_spread_across_both_instances(cluster):
+    url, addr = cluster["nginx"].url, cluster["addr"]
+    seen = [requests.get(f"{url}/healthz", timeout=10).headers["X-Upstream"] for _ in range(8)]
+    assert set(seen) == {addr["a"], addr["b"]}
+
+
+def test_request_id_is_generated_when_absent_and_kept_when_valid(cluster):
+    nginx = cluster["nginx"]
+    generated = requests.get(f"{nginx.url}/healthz", timeout=10).headers["X-Request-ID"]
+    assert HEX32.match(generated)
+    # nginx made it (its access log has it), and the app kept it rather than minting another.
+    logged = [json.loads(line) for line in nginx.access_log().splitlines() if line.strip()]
+    assert any(entry["request_id"] == generated and entry["uri"] == "/healthz" for entry in logged)
+
+    kept = requests.get(f"{nginx.url}/healthz", headers={"X-Request-ID": "client-trace-0001"}, timeout=10)
+    assert kept.headers["X-Request-ID"] == "client-trace-0001"
+
+    replaced = requests.get(f"{nginx.url}/healthz", headers={"X-Request-ID": "bad id <script>"}, timeout=10)
+    assert HEX32.match(replaced.headers["X-Request-ID"])
+
+
+def test_oversized_body_gets_the_json_envelope_from_the_gateway(cluster):
+    url = cluster["nginx"].url
+    response = requests.post(f"{url}/api/v1/auth/register", data=b"x" * (70 * 1024),
+                             headers={"Content-Type": "application/json"}, timeout=10)
+    assert response.status_code == 413
+    body = response.json()
+    assert body["error"]["code"] == "payload_too_large"
+    assert body["error"]["request_id"] == response.headers["X-Request-ID"]
+    assert "X-Upstream" not in response.headers or not response.headers["X-Upstream"]  # never reached an app
+
+
+def test_unknown_api_path_is_the_apps_json_404(cluster):
+    response = requests.get(f"{cluster['nginx'].url}/api/v9/no-such-thing", timeout=10)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_stopped_instance_is_skipped_and_a_dead_slice_is_a_json_503(cluster):
+    url, addr = cluster["nginx"].url, cluster["addr"]
+    cluster["b"].stop()
+    # Shared paths: every GET still succeeds, served by a (a refused connection is retried elsewhere).
+    responses = [requests.get(f"{url}/healthz", timeout=10) for _ in range(6)]
+    assert [r.status_code for r in responses] == [200] * 6
+    assert {r.headers["X-Upstream"].split(", ")[-1] for r in responses} == {addr["a"]}
+    # signals had only b: the gateway answers with the API's envelope, not an HTML 502 page.
+    dead = requests.get(f"{url}/api/v1/trade-signals/public", timeout=10)
+    assert dead.status_code == 503
+    assert dead.json()["error"]["code"] == "service_unavailable"
