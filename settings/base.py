@@ -82,6 +82,14 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 SECURITY_REDIS_URL = env_str("SECURITY_REDIS_URL", REDIS_URL)
 REDIS_SOCKET_TIMEOUT = float(env_str("REDIS_SOCKET_TIMEOUT", "0.25"))
 CACHE_TTL_SECONDS = env_int("CACHE_TTL_SECONDS", 300, minimum=1, maximum=3600)
+# CacheService (tradesignals/kernel/cache.py): backend redis|locmem|null (default follows REDIS_ENABLED),
+# how long to skip a failed Redis before retrying, stampede lock/wait, public feed max-age.
+CACHE_BACKEND = env_str("CACHE_BACKEND", "redis" if REDIS_ENABLED else "locmem")
+CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 2, minimum=1, maximum=300)
+CACHE_WARN_INTERVAL_SECONDS = env_int("CACHE_WARN_INTERVAL_SECONDS", 60, minimum=1, maximum=3600)
+CACHE_STAMPEDE_LOCK_SECONDS = env_int("CACHE_STAMPEDE_LOCK_SECONDS", 5, minimum=1, maximum=60)
+CACHE_STAMPEDE_WAIT_MS = env_int("CACHE_STAMPEDE_WAIT_MS", 2000, minimum=0, maximum=10000)
+CACHE_PUBLIC_MAX_AGE = env_int("CACHE_PUBLIC_MAX_AGE", 10, minimum=0, maximum=3600)
 
 if REDIS_ENABLED:
     _redis_options = {

@@ -1,2 +1,11 @@
-"""HTTP API of the signals slice (mounted by tradesignals/urls.py when the slice is enabled)."""
-urlpatterns: list = []
+"""HTTP API of the signals slice (mounted at /api/v1/trade-signals/ when the slice is enabled)."""
+from apps.signals.api import views
+from tradesignals.kernel.drf.urls import api_route
+
+urlpatterns = [
+    api_route("", views.SignalListCreateApi.as_view(), name="trade-signals"),
+    api_route("public", views.SignalPublicListApi.as_view(), name="trade-signals-public"),
+    api_route("admin", views.SignalAdminListApi.as_view(), name="trade-signals-admin"),
+    api_route(r"(?P<signal_id>[^/]+)/status", views.SignalStatusApi.as_view(), name="trade-signal-status"),
+    api_route(r"(?P<signal_id>[^/]+)", views.SignalDetailApi.as_view(), name="trade-signal"),
+]

@@ -1,0 +1,264 @@
+"""Thin views: parse → service/selector → render. Cached reads answer with stored bytes (and 304s)."""
+from __future__ import annotations
+
+import json
+import re
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseNotModified
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status as http
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.signals import enums, selectors, services
+from apps.signals.api.serializers import (
+    ErrorSerializer,
+    ReviewInputSerializer,
+    SignalDetailOutputSerializer,
+    SignalInputSerializer,
+    SignalOutputSerializer,
+    SignalPageOutputSerializer,
+    render_detail,
+    render_json,
+)
+from apps.signals.models import normalize_symbol
+from tradesignals.kernel.drf import pagination
+from tradesignals.kernel.drf.fields import DecimalJSONParser
+from tradesignals.kernel.drf.permissions import IsAdmin, IsAuthenticatedPrincipal
+from tradesignals.kernel.errors import NotFound, ValidationFailed
+
+TAG = "trade-signals"
+_ETAG_VERSION = re.compile(r'^(?:W/)?"?v?(\d{1,18})p?"?$')
+
+
+def _errors(*codes: int) -> dict:
+    text = {400: "Validation error", 401: "Not authenticated", 403: "Permission denied", 404: "Not found",
+            409: "Conflict", 412: "Precondition failed (stale If-Match)", 429: "Rate limited"}
+    return {code: OpenApiResponse(ErrorSerializer, description=text[code]) for code in codes}
+
+
+def _filter_param(name: str, description: str, enum=None) -> OpenApiParameter:
+    return OpenApiParameter(name, str, OpenApiParameter.QUERY, required=False, description=description, enum=enum)
+
+
+PAGE_PARAMS = [
+    OpenApiParameter("limit", int, OpenApiParameter.QUERY, required=False,
+                     description="Page size 1–100 (default 20); anything else is a 400."),
+    OpenApiParameter("cursor", str, OpenApiParameter.QUERY, required=False,
+                     description="Opaque cursor from a previous page's `next`; a forged cursor is a 400."),
+]
+SYMBOL = _filter_param("symbol", "Exact symbol, e.g. BTC/USDT (case-insensitive).")
+DIRECTION = _filter_param("direction", "long or short", enums.DIRECTIONS)
+TIMEFRAME = _filter_param("timeframe", "Chart timeframe", enums.TIMEFRAMES)
+STATUS = _filter_param("status", "Review status", enums.STATUSES)
+OWNER = _filter_param("owner_id", "Owner's user id")
+IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False,
+                            description='The ETag of the version you edit (e.g. "v3"); stale → 412.')
+IF_NONE_MATCH = OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False,
+                                 description="A previously received ETag; unchanged → 304.")
+
+
+def parse_filters(request, allowed: tuple[str, ...]) -> dict:
+    """Known filters only (other query parameters are ignored); each validated, 400 per field."""
+    filters, errors = {}, {}
+    for name in allowed:
+        raw = request.query_params.get(name)
+        if raw is None or raw == "":
+            continue
+        value = raw.strip()
+        try:
+            if name == "symbol":
+                value = normalize_symbol(value)
+            elif name == "direction" and value not in enums.DIRECTIONS:
+                raise ValueError(f"Must be one of: {', '.join(enums.DIRECTIONS)}.")
+            elif name == "timeframe" and value not in enums.TIMEFRAMES:
+                raise ValueError(f"Must be one of: {', '.join(enums.TIMEFRAMES)}.")
+            elif name == "status" and value not in enums.STATUSES:
+                raise ValueError(f"Must be one of: {', '.join(enums.STATUSES)}.")
+            elif name == "owner_id" and len(value) > 64:
+                raise ValueError("Too long.")
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+            continue
+        filters[name] = value
+    if errors:
+        raise ValidationFailed(details=errors)
+    return filters
+
+
+def parse_if_match(request) -> int | None:
+    """The version an ``If-Match`` names (``"v3"``, ``W/"v3"``, ``3``); ``*`` or absent → no precondition.
+    A tag that is not one of ours can never match → -1 (412)."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    for tag in header.split(","):
+        match = _ETAG_VERSION.match(tag.strip())
+        if match:
+            return int(match.group(1))
+    return -1
+
+
+def _not_modified(request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+class CachedResponseMixin:
+    parser_classes = [DecimalJSONParser]
+
+    def cached_response(self, request, *, body: bytes, etag: str, hit: bool, cache_control: str):
+        headers = {"ETag": etag, "Cache-Control": cache_control, "X-Cache": "hit" if hit else "miss",
+                   "Vary": "Accept, Authorization, Cookie"}
+        if _not_modified(request, etag):
+            response = HttpResponseNotModified()
+        elif getattr(request, "accepted_renderer", None) is None or request.accepted_renderer.format == "json":
+            response = HttpResponse(body, content_type="application/json")
+        else:  # the browsable API renders the same data as HTML
+            response = Response(json.loads(body))
+        for name, value in headers.items():
+            response[name] = value
+        return response
+
+    def list_response(self, request, *, name: str, filters: dict, rendered_selector, cache_control: str,
+                      **selector_kwargs):
+        limit = pagination.parse_limit(request.query_params.get("limit"))
+        scope = pagination.scope_of(name, {**filters, **selector_kwargs})
+        position = pagination.decode_cursor(request.query_params.get("cursor"), scope=scope)
+        after = None if position is None else (position.created_at, position.id)
+
+        def render(page: selectors.Page) -> bytes:
+            cursor = None
+            if page.next_after is not None:
+                cursor = pagination.encode_cursor(pagination.Position(*page.next_after), scope=scope)
+            query = {**filters, "limit": request.query_params.get("limit") or None}
+            return render_json({
+                "results": SignalOutputSerializer(page.items, many=True).data,
+                "next": pagination.next_url(request.path, query=query, cursor=cursor),
+            })
+
+        entry = rendered_selector(filters=filters, after=after, limit=limit, render=render, **selector_kwargs)
+        return self.cached_response(request, body=entry["body"], etag=entry["etag"], hit=entry["hit"],
+                                    cache_control=cache_control)
+
+
+def _written(signal, *, status: int = http.HTTP_200_OK, headers: dict | None = None) -> Response:
+    response = Response(SignalDetailOutputSerializer(signal).data, status=status)
+    response["ETag"] = f'"v{signal.version}"'
+    response["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+PRIVATE = "private, no-cache"
+
+
+class SignalListCreateApi(CachedResponseMixin, APIView):
+    permission_classes = [IsAuthenticatedPrincipal]
+
+    @extend_schema(tags=[TAG], summary="List your own signals",
+                   parameters=[STATUS, SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH],
+                   responses={200: SignalPageOutputSerializer, 304: None, **_errors(400, 401, 429)})
+    def get(self, request):
+        filters = parse_filters(request, ("status", "symbol", "direction", "timeframe"))
+        return self.list_response(request, name="own", filters=filters, cache_control=PRIVATE,
+                                  rendered_selector=selectors.signal_list_own_rendered,
+                                  owner_id=request.user.user_id)
+
+    @extend_schema(tags=[TAG], summary="Create a signal (always pending)", request=SignalInputSerializer,
+                   responses={201: SignalDetailOutputSerializer, **_errors(400, 401, 429)})
+    def post(self, request):
+        serializer = SignalInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        signal = services.signal_create(owner_id=request.user.user_id, owner_name=request.user.name,
+                                        **serializer.validated_data)
+        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{signal.id}")
+        return _written(signal, status=http.HTTP_201_CREATED, headers={"Location": location})
+
+
+class SignalPublicListApi(CachedResponseMixin, APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(tags=[TAG], summary="The public feed of approved signals", auth=[],
+                   parameters=[SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH],
+                   responses={200: SignalPageOutputSerializer, 304: None, **_errors(400, 429)})
+    def get(self, request):
+        filters = parse_filters(request, ("symbol", "direction", "timeframe"))
+        return self.list_response(request, name="public", filters=filters,
+                                  cache_control=f"public, max-age={settings.CACHE_PUBLIC_MAX_AGE}",
+                                  rendered_selector=selectors.signal_list_public_rendered)
+
+
+class SignalAdminListApi(CachedResponseMixin, APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(tags=[TAG], summary="All signals (admin)",
+                   parameters=[OWNER, STATUS, SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH],
+                   responses={200: SignalPageOutputSerializer, 304: None, **_errors(400, 401, 403, 429)})
+    def get(self, request):
+        filters = parse_filters(request, ("owner_id", "status", "symbol", "direction", "timeframe"))
+        return self.list_response(request, name="admin", filters=filters, cache_control=PRIVATE,
+                                  rendered_selector=selectors.signal_list_admin_rendered)
+
+
+class SignalDetailApi(CachedResponseMixin, APIView):
+    def get_permissions(self):
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [AllowAny()]
+        return [IsAuthenticatedPrincipal()]
+
+    @extend_schema(tags=[TAG], summary="One signal (history for owner and admins)",
+                   parameters=[IF_NONE_MATCH],
+                   responses={200: SignalDetailOutputSerializer, 304: None, **_errors(401, 404, 429)})
+    def get(self, request, signal_id: str):
+        entry = selectors.signal_detail_rendered(signal_id=signal_id, render=render_detail)
+        if entry is None:
+            raise NotFound("Trade signal not found.")
+        user = request.user
+        meta = entry["meta"]
+        # Authorisation runs on every read, cached or not.
+        variant = selectors.signal_visibility(
+            viewer_id=user.user_id if user else None, viewer_is_admin=bool(user and user.is_admin),
+            owner_id=meta["owner_id"], status=meta["status"], owner_active=meta["owner_active"])
+        if variant is None:
+            raise NotFound("Trade signal not found.")
+        return self.cached_response(request, body=entry[variant], etag=entry["etags"][variant],
+                                    hit=entry["hit"], cache_control=PRIVATE)
+
+    @extend_schema(tags=[TAG], summary="Edit your signal (approved/rejected go back to pending)",
+                   request=SignalInputSerializer, parameters=[IF_MATCH],
+                   responses={200: SignalDetailOutputSerializer, **_errors(400, 401, 403, 404, 409, 412, 429)})
+    def patch(self, request, signal_id: str):
+        serializer = SignalInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        signal = services.signal_update(signal_id=signal_id, actor=request.user, data=serializer.validated_data,
+                                        if_match=parse_if_match(request))
+        return _written(signal)
+
+    @extend_schema(tags=[TAG], summary="Delete a signal (owner or admin)", parameters=[IF_MATCH],
+                   responses={204: None, **_errors(401, 403, 404, 409, 412, 429)})
+    def delete(self, request, signal_id: str):
+        services.signal_delete(signal_id=signal_id, actor=request.user, if_match=parse_if_match(request))
+        return Response(status=http.HTTP_204_NO_CONTENT)
+
+
+class SignalStatusApi(CachedResponseMixin, APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(tags=[TAG], summary="Approve or reject a signal (admin)", request=ReviewInputSerializer,
+                   parameters=[IF_MATCH],
+                   responses={200: SignalDetailOutputSerializer, **_errors(400, 401, 403, 404, 409, 412, 429)})
+    def patch(self, request, signal_id: str):
+        serializer = ReviewInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        signal = services.signal_review(signal_id=signal_id, actor=request.user,
+                                        status=serializer.validated_data["status"],
+                                        reason=serializer.validated_data.get("reason"),
+                                        if_match=parse_if_match(request))
+        return _written(signal)

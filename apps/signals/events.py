@@ -1,0 +1,21 @@
+"""Events the signals app publishes (payloads exactly as docs/events.md). Plain data, no behaviour."""
+
+CREATED = "trade_signal.created"
+UPDATED = "trade_signal.updated"
+STATUS_CHANGED = "trade_signal.status_changed"
+DELETED = "trade_signal.deleted"
+
+PRODUCER = "signals"
+
+PAYLOAD_FIELDS = {
+    CREATED: ("signal_id", "owner_id", "symbol", "direction", "timeframe", "status"),
+    UPDATED: ("signal_id", "owner_id", "old_status", "new_status", "version"),
+    STATUS_CHANGED: ("signal_id", "owner_id", "symbol", "old_status", "new_status", "reason", "reviewed_by",
+                     "version"),
+    DELETED: ("signal_id", "owner_id", "status"),
+}
+
+# Events of other apps this app consumes.
+USER_PROFILE_UPDATED = "user.profile_updated"
+USER_DEACTIVATED = "user.deactivated"
+USER_REACTIVATED = "user.reactivated"

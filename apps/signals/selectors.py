@@ -1,0 +1,192 @@
+"""Every read of trade signals: keyset-paginated lists, detail, visibility — and their read-through cache.
+
+Lists are ordered by ``(created_at desc, id desc)`` and continue *after* a position, so a walk stays
+correct while signals are inserted. Each list query is hinted to the declared index that covers its
+equality filters and its order (``index_for``).
+
+The ``*_rendered`` selectors return cached response bytes. The caller supplies ``render`` (the API view
+serialises with DRF; the console could render HTML) — this module never imports DRF.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from apps.signals import cache, enums
+from apps.signals.models import INDEXES, RECENT, TradeSignal
+from tradesignals.kernel.errors import ValidationFailed
+
+SORT = [("created_at", -1), ("_id", -1)]
+
+# The equality fields each list always has, and the optional filters it accepts.
+LIST_SHAPES = {
+    "own": {"fixed": ("owner_id",), "filters": ("status", "symbol", "direction", "timeframe")},
+    "public": {"fixed": ("status", "owner_active"), "filters": ("symbol", "direction", "timeframe")},
+    "admin": {"fixed": (), "filters": ("owner_id", "status", "symbol", "direction", "timeframe")},
+}
+
+# Visibility of a signal to a viewer.
+FULL, PUBLIC = "full", "public"
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[TradeSignal]
+    next_after: tuple[datetime, str] | None
+
+
+class _QueryCounter:
+    """How many list queries reached MongoDB in this process (diagnostics; the stampede test reads it)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.lists = 0
+        self.details = 0
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+
+mongo_queries = _QueryCounter()
+
+
+def index_for(equality_fields) -> str:
+    """The declared index with the longest equality prefix drawn from ``equality_fields``, then the order."""
+    fields = set(equality_fields)
+    best, best_len = None, -1
+    for name, spec in INDEXES.items():
+        prefix = spec[: -len(RECENT)]
+        if set(prefix) <= fields and len(prefix) > best_len:
+            best, best_len = name, len(prefix)
+    return best
+
+
+def _object_id(value: str) -> ObjectId | None:
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError):
+        return None
+
+
+def list_filter(shape: str, fixed: dict, filters: dict, after: tuple[datetime, str] | None) -> dict:
+    query = {**fixed, **{k: v for k, v in filters.items() if v is not None}}
+    if after is not None:
+        created_at, last_id = after
+        oid = _object_id(last_id)
+        if oid is None:
+            raise ValidationFailed(details={"cursor": ["Invalid or tampered cursor."]})
+        query["$or"] = [{"created_at": {"$lt": created_at}}, {"created_at": created_at, "_id": {"$lt": oid}}]
+    return query
+
+
+def _list(shape: str, *, fixed: dict, filters: dict, after, limit: int) -> Page:
+    query = list_filter(shape, fixed, filters, after)
+    equality = [key for key in query if key != "$or"]
+    mongo_queries.add("lists")
+    cursor = (TradeSignal._get_collection().find(query).sort(SORT).limit(limit + 1)
+              .hint(index_for(equality)))
+    items = [TradeSignal._from_son(raw) for raw in cursor]
+    more = len(items) > limit
+    items = items[:limit]
+    last = items[-1] if items and more else None
+    return Page(items=items, next_after=(last.created_at, str(last.id)) if last else None)
+
+
+def signal_list_own(*, owner_id: str, filters: dict, after=None, limit: int = 20) -> Page:
+    return _list("own", fixed={"owner_id": owner_id}, filters=filters, after=after, limit=limit)
+
+
+def signal_list_public(*, filters: dict, after=None, limit: int = 20) -> Page:
+    fixed = {"status": enums.APPROVED, "owner_active": True}
+    return _list("public", fixed=fixed, filters=filters, after=after, limit=limit)
+
+
+def signal_list_admin(*, filters: dict, after=None, limit: int = 20) -> Page:
+    return _list("admin", fixed={}, filters=filters, after=after, limit=limit)
+
+
+def signal_get(*, signal_id: str) -> TradeSignal | None:
+    oid = _object_id(signal_id)
+    if oid is None:
+        return None
+    mongo_queries.add("details")
+    raw = TradeSignal._get_collection().find_one({"_id": oid})
+    return TradeSignal._from_son(raw) if raw else None
+
+
+def signal_visibility(*, viewer_id: str | None, viewer_is_admin: bool, owner_id: str, status: str,
+                      owner_active: bool) -> str | None:
+    """``FULL`` (with history) for the owner and admins, ``PUBLIC`` for anyone on a live approved signal,
+    ``None`` (→ 404, no existence leak) otherwise."""
+    if viewer_is_admin or (viewer_id is not None and viewer_id == owner_id):
+        return FULL
+    if status == enums.APPROVED and owner_active:
+        return PUBLIC
+    return None
+
+
+def signal_meta(signal: TradeSignal) -> dict:
+    return {"owner_id": signal.owner_id, "status": signal.status, "owner_active": signal.owner_active,
+            "version": signal.version}
+
+
+# -- cached, rendered reads ----------------------------------------------------------------------------
+RenderPage = Callable[[Page], bytes]
+
+
+def _page_entry(page: Page, render: RenderPage) -> dict:
+    body = render(page)
+    return {"body": body, "etag": cache.etag_for(body)}
+
+
+def _page_query(filters: dict, after, limit: int, **extra) -> dict:
+    position = None if after is None else [after[0].isoformat(), after[1]]
+    return {**filters, **extra, "after": position, "limit": limit}
+
+
+def signal_list_own_rendered(*, owner_id: str, filters: dict, after, limit: int, render: RenderPage) -> dict:
+    return cache.read_through(
+        cache.user_namespace(owner_id), _page_query(filters, after, limit),
+        lambda: _page_entry(signal_list_own(owner_id=owner_id, filters=filters, after=after, limit=limit), render),
+    )
+
+
+def signal_list_public_rendered(*, filters: dict, after, limit: int, render: RenderPage) -> dict:
+    return cache.read_through(
+        cache.PUBLIC_APPROVED, _page_query(filters, after, limit),
+        lambda: _page_entry(signal_list_public(filters=filters, after=after, limit=limit), render),
+    )
+
+
+def signal_list_admin_rendered(*, filters: dict, after, limit: int, render: RenderPage) -> dict:
+    return cache.read_through(
+        cache.ADMIN_ALL, _page_query(filters, after, limit),
+        lambda: _page_entry(signal_list_admin(filters=filters, after=after, limit=limit), render),
+    )
+
+
+def signal_detail_rendered(*, signal_id: str, render: Callable[[TradeSignal, str], bytes]) -> dict | None:
+    """The detail entry: both variants' bytes and ETags plus the metadata authorisation needs.
+
+    ``None`` when the signal does not exist. The caller decides visibility from ``entry["meta"]`` — after
+    the cache read, exactly as after a miss.
+    """
+    if _object_id(signal_id) is None:
+        return None
+
+    def build():
+        signal = signal_get(signal_id=signal_id)
+        if signal is None:
+            return None
+        full, public = render(signal, FULL), render(signal, PUBLIC)
+        version = signal.version
+        return {"meta": signal_meta(signal), FULL: full, PUBLIC: public,
+                "etags": {FULL: f'"v{version}"', PUBLIC: f'"v{version}p"'}}
+
+    return cache.read_through(cache.detail_namespace(signal_id), {"v": 1}, build)

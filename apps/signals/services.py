@@ -1,0 +1,344 @@
+"""Every write to trade signals: create, edit, review, delete, and the owner projections fed by events.
+
+Each write is one MongoDB transaction holding the change and its outbox event (``events.atomic``), and is
+a conditional update on ``version`` — two writers that read the same version cannot both win. A caller
+that sent ``If-Match`` gets 412 when it lost; a caller that did not is retried on a fresh read (its change
+is re-validated against the new state), so a status change racing an edit always leaves a consistent
+document. After the commit the Django signals below are sent; cache invalidation hangs on them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import django.dispatch
+from pymongo.errors import OperationFailure
+
+from apps.signals import enums, selectors
+from apps.signals import events as signal_events
+from apps.signals.models import (
+    Review,
+    TradeSignal,
+    Transition,
+    normalize_image_url,
+    normalize_price,
+    normalize_rationale,
+    normalize_reason,
+    normalize_symbol,
+    now,
+    price_order_errors,
+)
+from tradesignals.kernel import events
+from tradesignals.kernel.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from tradesignals.kernel.identity import Principal
+
+# Sent after a commit with ``change=SignalChange``.
+signal_saved = django.dispatch.Signal()           # created or edited
+signal_deleted = django.dispatch.Signal()
+signal_status_changed = django.dispatch.Signal()  # reviewed
+# Sent after a change to all of one owner's signals (name refresh, deactivation) with owner_id, signal_ids.
+owner_signals_changed = django.dispatch.Signal()
+
+EDITABLE = ("symbol", "direction", "entry_price", "stop_loss", "take_profit", "timeframe", "rationale",
+            "image_url")
+_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class SignalChange:
+    """What a committed write changed, as far as readers (and their caches) care."""
+
+    signal_id: str
+    owner_id: str
+    old_status: str | None
+    new_status: str | None
+    was_public: bool
+    is_public: bool
+    version: int | None
+
+
+class _LostRace(Exception):
+    """The conditional write matched nothing (or the transaction hit a write conflict)."""
+
+
+def _is_write_conflict(exc: OperationFailure) -> bool:
+    return exc.code == 112 or exc.has_error_label("TransientTransactionError")
+
+
+def _public(signal: TradeSignal | None) -> bool:
+    return bool(signal and signal.status == enums.APPROVED and signal.owner_active)
+
+
+def _collection():
+    return TradeSignal._get_collection()
+
+
+# -- validation --------------------------------------------------------------------------------------
+_NORMALIZERS = {
+    "symbol": normalize_symbol,
+    "entry_price": normalize_price,
+    "stop_loss": normalize_price,
+    "take_profit": normalize_price,
+    "rationale": normalize_rationale,
+    "image_url": normalize_image_url,
+}
+
+
+def _clean(data: dict) -> dict:
+    """Apply the field rules (again — the console calls services without DRF) and collect every error."""
+    cleaned, errors = {}, {}
+    for name, value in data.items():
+        if name not in EDITABLE:
+            errors[name] = ["This field cannot be set."]
+            continue
+        try:
+            if name == "direction" and value not in enums.DIRECTIONS:
+                raise ValueError(f"Must be one of: {', '.join(enums.DIRECTIONS)}.")
+            if name == "timeframe" and value not in enums.TIMEFRAMES:
+                raise ValueError(f"Must be one of: {', '.join(enums.TIMEFRAMES)}.")
+            if name in ("entry_price", "stop_loss", "take_profit") and not isinstance(value, Decimal):
+                raise ValueError("A decimal number is required.")
+            if name in ("symbol", "rationale") and not isinstance(value, str):
+                raise ValueError("Must be a string.")
+            normalize = _NORMALIZERS.get(name)
+            cleaned[name] = normalize(value) if normalize else value
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    if errors:
+        raise ValidationFailed(details=errors)
+    return cleaned
+
+
+def _check_prices(values: dict) -> None:
+    errors = price_order_errors(direction=values["direction"], entry=values["entry_price"],
+                                stop=values["stop_loss"], take=values["take_profit"])
+    if errors:
+        raise ValidationFailed(details=errors)
+
+
+# -- authorisation --------------------------------------------------------------------------------------
+def _load_for(*, signal_id: str, actor: Principal, allow_admin: bool) -> TradeSignal:
+    """The signal if ``actor`` may change it; 404 when they may not even see it, 403 when they can."""
+    signal = selectors.signal_get(signal_id=signal_id)
+    if signal is None:
+        raise NotFound("Trade signal not found.")
+    if actor.user_id == signal.owner_id or (allow_admin and actor.is_admin):
+        return signal
+    visible = selectors.signal_visibility(viewer_id=actor.user_id, viewer_is_admin=actor.is_admin,
+                                          owner_id=signal.owner_id, status=signal.status,
+                                          owner_active=signal.owner_active)
+    if visible is None:
+        raise NotFound("Trade signal not found.")
+    raise PermissionDenied("Only the owner may change this signal.")
+
+
+def _check_version(signal: TradeSignal, if_match: int | None) -> None:
+    if if_match is not None and signal.version != if_match:
+        raise PreconditionFailed(
+            f"The signal is at version {signal.version}; reload it and retry.",
+            details={"current_version": signal.version},
+        )
+
+
+def _conditional_write(write) -> None:
+    """Run ``write(session)`` in one transaction; a write conflict is a lost race like a missed version."""
+    try:
+        with events.atomic("signals") as session:
+            write(session)
+    except OperationFailure as exc:
+        if not _is_write_conflict(exc):
+            raise
+        raise _LostRace() from None
+
+
+def _retrying(if_match: int | None, attempt):
+    for _ in range(_RETRIES):
+        try:
+            return attempt()
+        except _LostRace:
+            if if_match is not None:
+                raise PreconditionFailed("The signal was changed by someone else; reload it and retry.") from None
+    raise Conflict("The signal is being changed concurrently; retry.")
+
+
+def _transition(*, from_status: str, to_status: str, by: str, at, reason: str | None) -> Transition:
+    return Transition(from_status=from_status, to_status=to_status, by=by, at=at, reason=reason)
+
+
+# -- services ---------------------------------------------------------------------------------------------
+def signal_create(*, owner_id: str, owner_name: str, symbol: str, direction: str, entry_price: Decimal,
+                  stop_loss: Decimal, take_profit: Decimal, timeframe: str, rationale: str,
+                  image_url: str | None = None) -> TradeSignal:
+    """A new signal is always ``pending``; ``owner_name`` comes from the caller's token."""
+    values = _clean({"symbol": symbol, "direction": direction, "entry_price": entry_price,
+                     "stop_loss": stop_loss, "take_profit": take_profit, "timeframe": timeframe,
+                     "rationale": rationale, "image_url": image_url})
+    _check_prices(values)
+    moment = now()
+    signal = TradeSignal(owner_id=owner_id, owner_name=owner_name or "", owner_active=True,
+                         status=enums.PENDING, review=None, history=[], version=1,
+                         created_at=moment, updated_at=moment, **values)
+    signal.validate()
+    son = signal.to_mongo()
+    with events.atomic("signals") as session:
+        signal.id = _collection().insert_one(son, session=session).inserted_id
+        events.publish(signal_events.CREATED, key=str(signal.id), producer=signal_events.PRODUCER, data={
+            "signal_id": str(signal.id), "owner_id": owner_id, "symbol": signal.symbol,
+            "direction": signal.direction, "timeframe": signal.timeframe, "status": signal.status,
+        })
+    signal_saved.send(sender=TradeSignal, change=SignalChange(
+        signal_id=str(signal.id), owner_id=owner_id, old_status=None, new_status=signal.status,
+        was_public=False, is_public=False, version=1))
+    return signal
+
+
+def signal_update(*, signal_id: str, actor: Principal, data: dict, if_match: int | None = None) -> TradeSignal:
+    """Owner edit. An approved or rejected signal goes back to ``pending`` and its review is cleared."""
+    if not data:
+        raise ValidationFailed(details={"non_field_errors": ["Send at least one field to change."]})
+    changes = _clean(data)
+
+    def attempt():
+        signal = _load_for(signal_id=signal_id, actor=actor, allow_admin=False)
+        _check_version(signal, if_match)
+        merged = {name: getattr(signal, name) for name in EDITABLE} | changes
+        _check_prices(merged)
+        old_status, was_public, moment = signal.status, _public(signal), now()
+        fields = TradeSignal._fields
+        update = {"$set": {name: None if value is None else fields[name].to_mongo(value)
+                           for name, value in changes.items()}}
+        update["$set"].update(updated_at=moment, version=signal.version + 1)
+        transition = None
+        if old_status != enums.PENDING:
+            transition = _transition(from_status=old_status, to_status=enums.PENDING, by=actor.user_id,
+                                     at=moment, reason=None)
+            update["$set"].update(status=enums.PENDING, review=None)
+            update["$push"] = {"history": transition.to_mongo()}
+
+        def write(session):
+            result = _collection().update_one({"_id": signal.id, "version": signal.version}, update,
+                                              session=session)
+            if result.matched_count != 1:
+                raise _LostRace()
+            events.publish(signal_events.UPDATED, key=str(signal.id), producer=signal_events.PRODUCER, data={
+                "signal_id": str(signal.id), "owner_id": signal.owner_id, "old_status": old_status,
+                "new_status": enums.PENDING, "version": signal.version + 1,
+            })
+
+        _conditional_write(write)
+        for name, value in changes.items():
+            setattr(signal, name, value)
+        signal.updated_at, signal.version = moment, signal.version + 1
+        if transition is not None:
+            signal.status, signal.review = enums.PENDING, None
+            signal.history.append(transition)
+        return signal, old_status, was_public
+
+    signal, old_status, was_public = _retrying(if_match, attempt)
+    signal_saved.send(sender=TradeSignal, change=SignalChange(
+        signal_id=str(signal.id), owner_id=signal.owner_id, old_status=old_status, new_status=signal.status,
+        was_public=was_public, is_public=_public(signal), version=signal.version))
+    return signal
+
+
+def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str | None = None,
+                  if_match: int | None = None) -> TradeSignal:
+    """Admin approval or rejection (a reason is required to reject); the same status again is 409."""
+    if not actor.is_admin:
+        raise PermissionDenied("Administrator role required.")
+    if status not in enums.REVIEW_STATUSES:
+        raise ValidationFailed(details={"status": [f"Must be one of: {', '.join(enums.REVIEW_STATUSES)}."]})
+    try:
+        reason = normalize_reason(reason, required=status == enums.REJECTED)
+    except ValueError as exc:
+        raise ValidationFailed(details={"reason": [str(exc)]}) from None
+
+    def attempt():
+        signal = _load_for(signal_id=signal_id, actor=actor, allow_admin=True)
+        _check_version(signal, if_match)
+        old_status, was_public = signal.status, _public(signal)
+        if (old_status, status) not in enums.TRANSITIONS:
+            raise Conflict(f"The signal is already {old_status}.", details={"status": old_status})
+        moment = now()
+        review = Review(by=actor.user_id, at=moment, reason=reason)
+        transition = _transition(from_status=old_status, to_status=status, by=actor.user_id, at=moment,
+                                 reason=reason)
+        update = {"$set": {"status": status, "review": review.to_mongo(), "updated_at": moment,
+                           "version": signal.version + 1},
+                  "$push": {"history": transition.to_mongo()}}
+
+        def write(session):
+            result = _collection().update_one({"_id": signal.id, "version": signal.version}, update,
+                                              session=session)
+            if result.matched_count != 1:
+                raise _LostRace()
+            events.publish(signal_events.STATUS_CHANGED, key=str(signal.id), producer=signal_events.PRODUCER,
+                           data={"signal_id": str(signal.id), "owner_id": signal.owner_id, "symbol": signal.symbol,
+                                 "old_status": old_status, "new_status": status, "reason": reason,
+                                 "reviewed_by": actor.user_id, "version": signal.version + 1})
+
+        _conditional_write(write)
+        signal.status, signal.review, signal.updated_at = status, review, moment
+        signal.version += 1
+        signal.history.append(transition)
+        return signal, old_status, was_public
+
+    signal, old_status, was_public = _retrying(if_match, attempt)
+    signal_status_changed.send(sender=TradeSignal, change=SignalChange(
+        signal_id=str(signal.id), owner_id=signal.owner_id, old_status=old_status, new_status=signal.status,
+        was_public=was_public, is_public=_public(signal), version=signal.version))
+    return signal
+
+
+def signal_delete(*, signal_id: str, actor: Principal, if_match: int | None = None) -> None:
+    """Owner or admin; removes the document and publishes ``trade_signal.deleted``."""
+
+    def attempt():
+        signal = _load_for(signal_id=signal_id, actor=actor, allow_admin=True)
+        _check_version(signal, if_match)
+
+        def write(session):
+            result = _collection().delete_one({"_id": signal.id, "version": signal.version}, session=session)
+            if result.deleted_count != 1:
+                raise _LostRace()
+            events.publish(signal_events.DELETED, key=str(signal.id), producer=signal_events.PRODUCER, data={
+                "signal_id": str(signal.id), "owner_id": signal.owner_id, "status": signal.status})
+
+        _conditional_write(write)
+        return signal
+
+    signal = _retrying(if_match, attempt)
+    signal_deleted.send(sender=TradeSignal, change=SignalChange(
+        signal_id=str(signal.id), owner_id=signal.owner_id, old_status=signal.status, new_status=None,
+        was_public=_public(signal), is_public=False, version=None))
+
+
+def _owner_signal_ids(owner_id: str) -> list[str]:
+    return [str(raw["_id"]) for raw in _collection().find({"owner_id": owner_id}, {"_id": 1})]
+
+
+def _owner_update(*, owner_id: str, match: dict, values: dict) -> int:
+    """Set ``values`` on every signal of ``owner_id`` matching ``match`` (idempotent: re-running is a no-op)."""
+    query = {"owner_id": owner_id, **match}
+    result = _collection().update_many(query, {"$set": {**values, "updated_at": now()}, "$inc": {"version": 1}})
+    if result.modified_count:
+        owner_signals_changed.send(sender=TradeSignal, owner_id=owner_id, signal_ids=_owner_signal_ids(owner_id))
+    return result.modified_count
+
+
+def signal_owner_rename(*, owner_id: str, owner_name: str) -> int:
+    """Projection of ``user.profile_updated``: the owner's display name on all their signals."""
+    return _owner_update(owner_id=owner_id, match={"owner_name": {"$ne": owner_name}},
+                         values={"owner_name": owner_name})
+
+
+def signal_owner_set_active(*, owner_id: str, active: bool) -> int:
+    """Projection of ``user.deactivated`` / ``user.reactivated``: hide or restore in the public feed."""
+    return _owner_update(owner_id=owner_id, match={"owner_active": {"$ne": active}},
+                         values={"owner_active": active})

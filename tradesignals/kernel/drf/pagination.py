@@ -1,0 +1,102 @@
+"""Keyset (cursor) pagination: opaque, HMAC-signed cursors and the ``{"results", "next"}`` page shape.
+
+A cursor carries the sort key of the last item of a page (``created_at`` in ms, ``id``) and the scope it
+belongs to (which list, which filters). It is signed with a key derived from ``SECRET_KEY``; anything that
+does not verify — edited, truncated, from another list — is a 400, never a 500 and never a silently
+different page. Keyset pages stay correct while rows are inserted: a walk sees every older row once.
+
+``next`` is a path-absolute URL (``/api/v1/...?cursor=...``): the same bytes are right behind any host or
+proxy, which lets a rendered page be cached and served to every client.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.utils.crypto import salted_hmac
+
+from tradesignals.kernel.errors import ValidationFailed
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+_SALT = "tradesignals.kernel.drf.pagination.cursor"
+_MAX_CURSOR_LENGTH = 512
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the previous page ended: its last item's ``created_at`` and ``id``."""
+
+    created_at: datetime
+    id: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(payload: str) -> str:
+    return _b64(salted_hmac(_SALT, payload, secret=settings.SECRET_KEY, algorithm="sha256").digest()[:16])
+
+
+def encode_cursor(position: Position, *, scope: str) -> str:
+    millis = int(position.created_at.timestamp() * 1000)
+    payload = _b64(json.dumps([millis, position.id, scope], separators=(",", ":")).encode())
+    return f"{payload}.{_signature(payload)}"
+
+
+def _invalid() -> ValidationFailed:
+    return ValidationFailed("The cursor is invalid.", details={"cursor": ["Invalid or tampered cursor."]})
+
+
+def decode_cursor(cursor: str | None, *, scope: str) -> Position | None:
+    """The position a cursor points at, or ``None`` for the first page; ``ValidationFailed`` if forged."""
+    if cursor is None or cursor == "":
+        return None
+    if len(cursor) > _MAX_CURSOR_LENGTH or cursor.count(".") != 1:
+        raise _invalid()
+    payload, signature = cursor.split(".")
+    if not hmac.compare_digest(signature.encode(), _signature(payload).encode()):
+        raise _invalid()
+    try:
+        millis, item_id, cursor_scope = json.loads(_unb64(payload))
+        created_at = datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
+    except (ValueError, TypeError, binascii.Error, OverflowError, OSError):
+        raise _invalid() from None
+    if cursor_scope != scope or not isinstance(item_id, str):
+        raise _invalid()
+    return Position(created_at=created_at, id=item_id)
+
+
+def parse_limit(raw: str | None) -> int:
+    """``limit`` 1–100, default 20; anything else is a 400 (never silently capped)."""
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ValidationFailed(details={"limit": [f"Must be an integer from 1 to {MAX_LIMIT}."]})
+    return int(raw)
+
+
+def scope_of(name: str, filters: dict) -> str:
+    """A short digest naming a list and its filters, so a cursor only continues the walk it came from."""
+    canonical = json.dumps([name, sorted((k, v) for k, v in filters.items() if v is not None)])
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def next_url(path: str, *, query: dict, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    params = {key: value for key, value in query.items() if value is not None and key != "cursor"}
+    params["cursor"] = cursor
+    return f"{path}?{urlencode(sorted(params.items()))}"
