@@ -6,11 +6,14 @@ Producers write their change and its events in one MongoDB transaction::
         TradeSignal._get_collection().insert_one(doc, session=session)
         events.publish("trade_signal.created", key=signal_id, data={...}, producer="signals")
 
-``publish`` records the event in the producer's ``event_outbox`` collection inside the same transaction
-(the transactional outbox), so a change is never committed without its event and an event never exists
-without its change. After the commit the outbox entries are dispatched; the in-process backend delivers
-them to the subscribed handlers of the enabled apps right away. Consumers register with
-``subscribe(type, handler, app=...)`` in their ``receivers.py``.
+``publish`` validates the event against its schema (``registry``; an invalid one raises
+``EventSchemaError``) and records it in the producer's ``event_outbox`` collection inside the same
+transaction (the transactional outbox), so a change is never committed without its event and an event never
+exists without its change. After the commit the new entries are handed to the backend chosen by
+``EVENT_BUS`` (``relay.after_commit``): the in-process backend runs the subscribed handlers right away, the
+redis/kafka backends send to the broker; whatever could not be sent waits in the outbox for the relay loop
+(``manage.py run_relay`` / ``run_consumers``). Consumers register with ``subscribe(type, handler, app=...)``
+in their ``receivers.py``; ``manage.py run_consumers`` runs them for the redis/kafka backends.
 """
 from __future__ import annotations
 
@@ -24,9 +27,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from tradesignals.kernel.context import current_request_id
+from tradesignals.kernel.events.outbox import OUTBOX_COLLECTION
+from tradesignals.kernel.events.registry import EventSchemaError, register_schema, unregister_schema
 
 logger = logging.getLogger(__name__)
-OUTBOX_COLLECTION = "event_outbox"
+__all__ = ["OUTBOX_COLLECTION", "Event", "EventSchemaError", "atomic", "deliver", "publish", "register_schema",
+           "subscribe", "subscribers", "unregister_schema"]
 
 
 def _now_iso() -> str:
@@ -78,9 +84,9 @@ _current_tx: ContextVar[_Transaction | None] = ContextVar("events_tx", default=N
 
 
 def _outbox(alias: str):
-    from tradesignals.kernel import mongo
+    from tradesignals.kernel.events import outbox
 
-    return mongo.database(alias)[OUTBOX_COLLECTION]
+    return outbox.collection(alias)
 
 
 @contextmanager
@@ -88,8 +94,11 @@ def atomic(alias: str) -> Iterator[object]:
     """A MongoDB transaction on ``alias``; events published inside are committed with the change."""
     from mongoengine.connection import get_connection
 
+    from tradesignals.kernel.events import outbox
+
     if _current_tx.get() is not None:
         raise RuntimeError("events.atomic() does not nest")
+    outbox.ensure_indexes(alias)  # index builds may not run inside a transaction
     client = get_connection(alias)
     with client.start_session() as session:
         tx = _Transaction(alias=alias, session=session)
@@ -103,31 +112,41 @@ def atomic(alias: str) -> Iterator[object]:
 
 
 def publish(event_type: str, *, key: str, data: dict, producer: str, version: int = 1) -> Event:
-    """Record an event in the producer's outbox (inside the current ``atomic`` block when there is one)."""
+    """Validate an event and record it in the producer's outbox (inside the current ``atomic`` block if any).
+
+    Outside ``atomic`` the entry is written on its own to the ``producer`` alias and dispatched at once.
+    """
+    from tradesignals.kernel.events import outbox, registry
+
     event = Event(type=event_type, key=str(key), data=data, producer=producer, version=version)
-    entry = {"_id": event.id, "envelope": event.to_dict(), "key": event.key, "status": "pending",
-             "created_at": datetime.now(UTC), "attempts": 0}
+    envelope = event.to_dict()
+    registry.validate_envelope(envelope)  # a programming error: raise before anything is written
+    entry = outbox.new_entry(envelope)
     tx = _current_tx.get()
     if tx is not None:
         _outbox(tx.alias).insert_one(entry, session=tx.session)
         tx.events.append(event)
     else:
+        outbox.ensure_indexes(producer)
         _outbox(producer).insert_one(entry)
         _dispatch(producer, [event])
     return event
 
 
 def deliver(event: Event) -> None:
-    """Run every subscribed handler for ``event``; a failing handler is logged and does not stop others."""
-    for app, handler in subscribers(event.type):
-        try:
-            handler(event)
-        except Exception:
-            logger.exception("event handler failed", extra={"event_type": event.type, "consumer": app})
+    """Run every subscribed handler for ``event`` now, in this process (validated, idempotent by event id).
+
+    A failing handler is logged and does not stop the others; it is not retried (the relay retries outbox
+    entries, not direct deliveries).
+    """
+    from tradesignals.kernel.events.backends.inprocess import deliver_envelope
+
+    deliver_envelope(event.to_dict())
 
 
 def _dispatch(alias: str, events: list[Event]) -> None:
-    """In-process backend: deliver committed events now and mark them sent."""
-    for event in events:
-        deliver(event)
-        _outbox(alias).update_one({"_id": event.id}, {"$set": {"status": "sent", "sent_at": datetime.now(UTC)}})
+    """After the commit: hand the new outbox entries to the backend (best effort; the relay does the rest)."""
+    from tradesignals.kernel.events import relay
+
+    if events:
+        relay.after_commit(alias, {event.key for event in events})
