@@ -155,6 +155,12 @@ KAFKA_SESSION_TIMEOUT_MS = env_int("KAFKA_SESSION_TIMEOUT_MS", 10_000, minimum=1
 
 # --- tokens ---------------------------------------------------------------------------------------
 JWT_SECRET = env_str("JWT_SECRET", "")
+# Container secrets: DJANGO_SECRET_KEY_FILE / JWT_SECRET_FILE name a file (e.g. /run/secrets/jwt_secret) whose
+# content wins over the variable, so the value never shows in the environment (docker inspect, /proc).
+if env_str("DJANGO_SECRET_KEY_FILE"):
+    SECRET_KEY = Path(env_str("DJANGO_SECRET_KEY_FILE")).read_text().strip()
+if env_str("JWT_SECRET_FILE"):
+    JWT_SECRET = Path(env_str("JWT_SECRET_FILE")).read_text().strip()
 JWT_ACCESS_EXPIRY = env_duration("JWT_ACCESS_EXPIRY", "15m")
 JWT_REFRESH_EXPIRY = env_duration("JWT_REFRESH_EXPIRY", "7d")
 JWT_ISSUER = env_str("JWT_ISSUER", "tradesignals")
@@ -215,11 +221,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tradesignals@localhost")
-
-# --- users slice ----------------------------------------------------------------------------------
-# How long the users consumers remember handled event ids (redelivery after this is still harmless for
-# the projection; it only guards one-shot effects such as emails).
-USERS_PROCESSED_EVENTS_TTL = env_duration("USERS_PROCESSED_EVENTS_TTL", "7d")
 
 # --- DRF / OpenAPI --------------------------------------------------------------------------------
 BROWSABLE_API = env_bool("BROWSABLE_API", True)
