@@ -1,0 +1,81 @@
+"""Review workflow: allowed and forbidden transitions, reasons, history, edit after review."""
+import pytest
+
+from tests.signals.conftest import BASE, review
+
+
+def _to(owner, admin, state):
+    signal = owner.create()
+    if state != "pending":
+        assert review(admin, signal["id"], state, reason="setup").status_code == 200
+    return signal
+
+
+@pytest.mark.parametrize(("start", "target", "expected"), [
+    ("pending", "approved", 200),
+    ("pending", "rejected", 200),
+    ("approved", "rejected", 200),
+    ("rejected", "approved", 200),
+    ("approved", "approved", 409),
+    ("rejected", "rejected", 409),
+    ("pending", "pending", 400),
+    ("approved", "pending", 400),
+])
+def test_transitions(owner, admin, start, target, expected):
+    signal = _to(owner, admin, start)
+    response = review(admin, signal["id"], target, reason="because")
+    assert response.status_code == expected, response.content
+    current = owner.get(f"{BASE}/{signal['id']}").json()
+    assert current["status"] == (target if expected == 200 else start)
+
+
+def test_reject_requires_a_reason_of_at_most_500_chars(owner, admin):
+    signal = owner.create()
+    for reason in (None, "", "   "):
+        response = review(admin, signal["id"], "rejected", reason=reason)
+        assert response.status_code == 400
+        assert list(response.json()["error"]["details"]) == ["reason"]
+    assert review(admin, signal["id"], "rejected", reason="x" * 501).status_code == 400
+    assert review(admin, signal["id"], "rejected", reason="x" * 500).status_code == 200
+
+
+def test_approve_needs_no_reason(owner, admin):
+    signal = owner.create()
+    response = review(admin, signal["id"], "approved", reason=None)
+    assert response.status_code == 200
+    assert response.json()["review"]["reason"] is None
+
+
+def test_history_records_every_transition(owner, admin):
+    signal = owner.create()
+    review(admin, signal["id"], "approved", reason=None)
+    review(admin, signal["id"], "rejected", reason="Stop is too tight")
+    review(admin, signal["id"], "approved", reason="Fixed upstream")
+    body = owner.get(f"{BASE}/{signal['id']}").json()
+    assert [(h["from"], h["to"], h["reason"]) for h in body["history"]] == [
+        ("pending", "approved", None),
+        ("approved", "rejected", "Stop is too tight"),
+        ("rejected", "approved", "Fixed upstream"),
+    ]
+    assert all(h["by"] == admin.user_id and h["at"].endswith("Z") for h in body["history"])
+    assert body["review"] == {"by": admin.user_id, "at": body["history"][-1]["at"], "reason": "Fixed upstream"}
+    assert body["version"] == 4
+
+
+@pytest.mark.parametrize("state", ["approved", "rejected"])
+def test_owner_edit_after_review_returns_to_pending_and_clears_review(owner, admin, anonymous, state):
+    signal = _to(owner, admin, state)
+    response = owner.send("PATCH", f"{BASE}/{signal['id']}", {"rationale": "Revised after review."})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "pending" and body["review"] is None
+    assert body["history"][-1]["from"] == state and body["history"][-1]["to"] == "pending"
+    assert body["history"][-1]["by"] == owner.user_id
+    assert anonymous.get(f"{BASE}/{signal['id']}").status_code == 404
+    assert anonymous.get(f"{BASE}/public").json()["results"] == []
+
+
+def test_edit_of_pending_signal_stays_pending_without_history(owner):
+    signal = owner.create()
+    body = owner.send("PATCH", f"{BASE}/{signal['id']}", {"timeframe": "1d"}).json()
+    assert body["status"] == "pending" and body["history"] == [] and body["version"] == 2
