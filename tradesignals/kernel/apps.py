@@ -8,5 +8,6 @@ class KernelConfig(AppConfig):
 
     def ready(self) -> None:
         from tradesignals.kernel import mongo
+        from tradesignals.kernel.drf import schema  # noqa: F401 - registers the OpenAPI auth extensions
 
         mongo.connect_enabled_aliases()

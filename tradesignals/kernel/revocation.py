@@ -7,6 +7,7 @@ The per-request check is one round trip (``get_many`` → one ``MGET``).
 from __future__ import annotations
 
 import logging
+import threading
 
 from django.conf import settings
 from django.core.cache import caches
@@ -16,6 +17,16 @@ from tradesignals.kernel.identity import Principal
 
 logger = logging.getLogger(__name__)
 PREFIX = "ts:v1:sec:"
+
+
+class TokenRevoked(TokenInvalid):
+    """The token was revoked; ``superseded`` when only the user's epoch moved past it (role/password change)."""
+
+    default_message = "The token has been revoked."
+
+    def __init__(self, message: str | None = None, *, superseded: bool = False, **kwargs):
+        super().__init__(message, **kwargs)
+        self.superseded = superseded
 
 
 def _store():
@@ -56,9 +67,9 @@ def check(principal: Principal) -> None:
         keys.append(_family_key(principal.family))
     found = _guard(lambda: _store().get_many(keys))
     if found.get(_jti_key(principal.jti)) or (principal.family and found.get(_family_key(principal.family))):
-        raise TokenInvalid("The token has been revoked.")
+        raise TokenRevoked()
     if principal.version < int(found.get(_epoch_key(principal.user_id)) or 0):
-        raise TokenInvalid("The token has been revoked.")
+        raise TokenRevoked(superseded=True)
 
 
 def is_family_revoked(family: str) -> bool:
@@ -81,3 +92,60 @@ def current_epoch(user_id: str) -> int:
 def set_epoch(user_id: str, epoch: int) -> None:
     """Mirror a durable epoch (kept by accounts) into the store."""
     _guard(lambda: _store().set(_epoch_key(user_id), int(epoch), timeout=_epoch_ttl()))
+
+
+_RAISE_EPOCH_LUA = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local wanted = tonumber(ARGV[1])
+if wanted > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return wanted
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return current
+"""
+_local_lock = threading.Lock()
+
+
+def raise_epoch(user_id: str, epoch: int) -> int:
+    """Mirror a durable epoch, never lowering the stored one (two racing bumps cannot undo each other).
+
+    Returns the epoch now in the store.
+    """
+    store = _store()
+    key = _epoch_key(user_id)
+
+    def on_redis():
+        from django_redis import get_redis_connection
+
+        conn = get_redis_connection("security")
+        return int(conn.eval(_RAISE_EPOCH_LUA, 1, store.make_and_validate_key(key), int(epoch), _epoch_ttl()))
+
+    def in_memory():
+        with _local_lock:
+            current = int(store.get(key) or 0)
+            if epoch > current:
+                store.set(key, int(epoch), timeout=_epoch_ttl())
+                return int(epoch)
+            store.touch(key, timeout=_epoch_ttl())
+            return current
+
+    if _is_redis(store):
+        return _guard(on_redis)
+    return _guard(in_memory)
+
+
+def revoke_families(families: list[str], ttl: int | None = None) -> None:
+    """Revoke several families in one round trip (logout-all, deactivation)."""
+    if not families:
+        return
+    timeout = ttl or settings.JWT_REFRESH_EXPIRY + settings.JWT_LEEWAY_SECONDS
+    _guard(lambda: _store().set_many({_family_key(f): 1 for f in families}, timeout=max(1, int(timeout))))
+
+
+def _is_redis(store) -> bool:
+    try:
+        from django_redis.cache import RedisCache
+    except ImportError:  # pragma: no cover - django-redis is a production dependency
+        return False
+    return isinstance(store, RedisCache)

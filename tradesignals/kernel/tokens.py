@@ -16,6 +16,12 @@ REFRESH = "refresh"
 REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub", "iss", "aud", "token_type"]
 
 
+class TokenExpired(TokenInvalid):
+    """A well-signed token past its ``exp``: the browser path may renew it from the refresh cookie."""
+
+    default_message = "The token has expired."
+
+
 def verify(token: str, *, expected_type: str = ACCESS) -> dict:
     """Return the claims of a valid token of ``expected_type`` or raise ``TokenInvalid``."""
     if not token or len(token) > 4096:
@@ -31,7 +37,7 @@ def verify(token: str, *, expected_type: str = ACCESS) -> dict:
             options={"require": REQUIRED_CLAIMS, "verify_signature": True},
         )
     except jwt.ExpiredSignatureError:
-        raise TokenInvalid("The token has expired.") from None
+        raise TokenExpired() from None
     except jwt.PyJWTError:
         raise TokenInvalid() from None
     if claims.get("token_type") != expected_type:

@@ -74,3 +74,58 @@ class CookieTokenAuthentication(BaseAuthentication):
         reason = check.process_view(request, None, (), {})
         if reason:
             raise AuthError(PermissionDenied(f"CSRF failed: {reason}"))
+
+
+RENEW_PATH = "/auth/refresh/"
+RENEWED_COOKIE = "ts_renewed"  # set for a few seconds by the renewal view: never redirect twice in a row
+
+
+def _needs_renewal(raw: str | None) -> bool:
+    if not raw:
+        return True
+    try:
+        revocation.check(Principal.from_claims(tokens.verify(raw, expected_type=tokens.ACCESS)))
+    except tokens.TokenExpired:
+        return True
+    except revocation.TokenRevoked as error:
+        # Superseded by an epoch bump (role or password change): the session may still mint a fresh token.
+        return error.superseded
+    except ApplicationError:
+        return False  # store down → let the request fail with 503 rather than loop through redirects
+    return False
+
+
+class CookieRenewalMiddleware:
+    """Renew an expired access cookie transparently for browser page loads.
+
+    The kernel cannot sign tokens (and in a split deployment this slice may not host ``accounts``), so an
+    HTML ``GET`` whose access cookie is missing, expired or superseded, but which still has a refresh
+    cookie, is redirected to ``/auth/refresh/?next=<path>`` — served by the accounts slice behind the same
+    gateway — which rotates the refresh token, sets new cookies and redirects back.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._should_renew(request):
+            from urllib.parse import urlencode
+
+            from django.http import HttpResponseRedirect
+
+            response = HttpResponseRedirect(f"{RENEW_PATH}?{urlencode({'next': request.get_full_path()})}")
+            response["Cache-Control"] = "no-store"
+            return response
+        return self.get_response(request)
+
+    @staticmethod
+    def _should_renew(request) -> bool:
+        return (
+            request.method in ("GET", "HEAD")
+            and not request.path.startswith("/auth/")
+            and bool(request.COOKIES.get(settings.AUTH_REFRESH_COOKIE))
+            and not request.COOKIES.get(RENEWED_COOKIE)
+            and not request.META.get("HTTP_AUTHORIZATION")
+            and "text/html" in request.META.get("HTTP_ACCEPT", "")
+            and _needs_renewal(request.COOKIES.get(settings.AUTH_ACCESS_COOKIE))
+        )

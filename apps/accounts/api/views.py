@@ -1,0 +1,233 @@
+"""HTTP API of the accounts slice: thin views — parse, call a service or selector, render."""
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts import selectors, services
+from apps.accounts.api.serializers import (
+    AdminUserSerializer,
+    AuthResultSerializer,
+    StrictInputSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+)
+from apps.accounts.enums import AUDIT_TYPES, ROLES
+from tradesignals.kernel import ratelimit
+from tradesignals.kernel.drf import pagination
+from tradesignals.kernel.drf.permissions import IsAdmin
+from tradesignals.kernel.drf.schema import error_responses
+from tradesignals.kernel.errors import NotFound, ValidationFailed
+
+
+def client_of(request) -> services.Client:
+    return services.Client(ip=ratelimit.client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", ""))
+
+
+def _auth_result(user, pair) -> dict:
+    return AuthResultSerializer({"user": user, "access": pair.access, "refresh": pair.refresh}).data
+
+
+def _page(request, rows, limit: int, *, scope: str, query: dict, sort_field: str) -> tuple[list, str | None]:
+    items = rows[:limit]
+    if len(rows) <= limit:
+        return items, None
+    last = items[-1]
+    cursor = pagination.encode_cursor(
+        pagination.Position(created_at=getattr(last, sort_field), id=str(last.id)), scope=scope)
+    return items, pagination.next_url(request.path, query=query, cursor=cursor)
+
+
+class PublicApi(APIView):
+    """Endpoints reached without an access token (a stale Authorization header must not 401 a login)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class UserRegisterApi(PublicApi):
+    class InputSerializer(StrictInputSerializer):
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=256, trim_whitespace=False)
+        display_name = serializers.CharField(min_length=1, max_length=80, required=False)
+
+    @extend_schema(operation_id="auth_register", request=InputSerializer,
+                   responses={201: AuthResultSerializer, **error_responses(400, 409, 429, 503)})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, pair = services.user_register(**data.validated_data, client=client_of(request))
+        return Response(_auth_result(user, pair), status=status.HTTP_201_CREATED)
+
+
+class UserLoginApi(PublicApi):
+    class InputSerializer(StrictInputSerializer):
+        email = serializers.CharField(max_length=254)
+        password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+    @extend_schema(operation_id="auth_login", request=InputSerializer,
+                   responses={200: AuthResultSerializer, **error_responses(400, 401, 429, 503)})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, pair = services.session_login(**data.validated_data, client=client_of(request))
+        return Response(_auth_result(user, pair))
+
+
+class TokenRefreshApi(PublicApi):
+    class InputSerializer(StrictInputSerializer):
+        refresh = serializers.CharField(max_length=4096)
+
+    @extend_schema(operation_id="auth_refresh", request=InputSerializer,
+                   responses={200: TokenPairSerializer, **error_responses(400, 401, 429, 503)})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        pair = services.session_refresh(refresh_token=data.validated_data["refresh"], client=client_of(request))
+        return Response(TokenPairSerializer({"access": pair.access, "refresh": pair.refresh}).data)
+
+
+class SessionLogoutApi(APIView):
+    @extend_schema(operation_id="auth_logout", request=None, responses={204: None, **error_responses(401, 503)})
+    def post(self, request):
+        services.session_logout(principal=request.user, client=client_of(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionLogoutAllApi(APIView):
+    @extend_schema(operation_id="auth_logout_all", request=None, responses={204: None, **error_responses(401, 503)})
+    def post(self, request):
+        services.user_logout_all(principal=request.user, client=client_of(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserMeApi(APIView):
+    @extend_schema(operation_id="auth_me", responses={200: UserSerializer, **error_responses(401, 404, 503)})
+    def get(self, request):
+        user = selectors.user_get(user_id=request.user.user_id)
+        if user is None:
+            raise NotFound()
+        return Response(UserSerializer(user).data)
+
+
+class UserPasswordChangeApi(APIView):
+    class InputSerializer(StrictInputSerializer):
+        current_password = serializers.CharField(max_length=256, trim_whitespace=False)
+        new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+    @extend_schema(operation_id="auth_password_change", request=InputSerializer,
+                   responses={204: None, **error_responses(400, 401, 429, 503)})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_password_change(principal=request.user, client=client_of(request), **data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionListApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.CharField()
+        device = serializers.CharField(source="user_agent")
+        ip = serializers.CharField()
+        created_at = serializers.DateTimeField()
+        last_used_at = serializers.DateTimeField()
+        expires_at = serializers.DateTimeField()
+        current = serializers.SerializerMethodField()
+
+        def get_current(self, session) -> bool:
+            return session.id == self.context["family"]
+
+    class PageSerializer(serializers.Serializer):
+        results = serializers.ListField(child=serializers.DictField())
+        next = serializers.CharField(allow_null=True)
+
+    @extend_schema(
+        operation_id="auth_sessions_list",
+        parameters=[OpenApiParameter("limit", int, description="1–100, default 20"),
+                    OpenApiParameter("cursor", str, description="from the previous page's `next`")],
+        responses={200: PageSerializer, **error_responses(400, 401, 503)},
+    )
+    def get(self, request):
+        principal = request.user
+        limit = pagination.parse_limit(request.query_params.get("limit"))
+        scope = pagination.scope_of("accounts.sessions", {"user": principal.user_id})
+        position = pagination.decode_cursor(request.query_params.get("cursor"), scope=scope)
+        rows = selectors.session_list(user_id=principal.user_id, position=position, limit=limit)
+        items, next_url = _page(request, rows, limit, scope=scope, query={"limit": limit}, sort_field="created_at")
+        results = self.OutputSerializer(items, many=True, context={"family": principal.family}).data
+        return Response({"results": results, "next": next_url})
+
+
+class SessionDeleteApi(APIView):
+    @extend_schema(operation_id="auth_sessions_delete", responses={204: None, **error_responses(401, 404, 503)})
+    def delete(self, request, session_id: str):
+        services.session_revoke(principal=request.user, session_id=session_id, client=client_of(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserAdminUpdateApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(StrictInputSerializer):
+        role = serializers.ChoiceField(choices=ROLES, required=False)
+        is_active = serializers.BooleanField(required=False)
+
+        def validate(self, attrs):
+            if not attrs:
+                raise serializers.ValidationError("Send at least one of: role, is_active.")
+            return attrs
+
+    @extend_schema(operation_id="auth_admin_user_update", request=InputSerializer,
+                   responses={200: AdminUserSerializer, **error_responses(400, 401, 403, 404, 409, 503)})
+    def patch(self, request, user_id: str):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_admin_update(actor=request.user, user_id=user_id, client=client_of(request),
+                                          **data.validated_data)
+        return Response(AdminUserSerializer(user).data)
+
+
+class AuditListApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.CharField()
+        type = serializers.CharField()
+        at = serializers.DateTimeField()
+        user_id = serializers.CharField(allow_null=True)
+        actor_id = serializers.CharField(allow_null=True)
+        email = serializers.CharField(allow_null=True)
+        ip = serializers.CharField(allow_null=True)
+        user_agent = serializers.CharField(allow_null=True)
+        request_id = serializers.CharField(allow_null=True)
+        details = serializers.DictField()
+
+    class PageSerializer(serializers.Serializer):
+        results = serializers.ListField(child=serializers.DictField())
+        next = serializers.CharField(allow_null=True)
+
+    @extend_schema(
+        operation_id="auth_admin_audit_list",
+        parameters=[OpenApiParameter("user_id", str), OpenApiParameter("type", str, enum=list(AUDIT_TYPES)),
+                    OpenApiParameter("limit", int, description="1–100, default 20"),
+                    OpenApiParameter("cursor", str, description="from the previous page's `next`")],
+        responses={200: PageSerializer, **error_responses(400, 401, 403, 503)},
+    )
+    def get(self, request):
+        params = request.query_params
+        user_id = params.get("user_id") or None
+        event_type = params.get("type") or None
+        if event_type is not None and event_type not in AUDIT_TYPES:
+            raise ValidationFailed(details={"type": [f"Must be one of: {', '.join(AUDIT_TYPES)}."]})
+        if user_id is not None and len(user_id) > 64:
+            raise ValidationFailed(details={"user_id": ["Too long."]})
+        limit = pagination.parse_limit(params.get("limit"))
+        filters = {"user_id": user_id, "type": event_type}
+        scope = pagination.scope_of("accounts.audit", filters)
+        position = pagination.decode_cursor(params.get("cursor"), scope=scope)
+        rows = selectors.audit_list(user_id=user_id, type=event_type, position=position, limit=limit)
+        items, next_url = _page(request, rows, limit, scope=scope, query={**filters, "limit": limit}, sort_field="at")
+        return Response({"results": self.OutputSerializer(items, many=True).data, "next": next_url})

@@ -1,0 +1,128 @@
+"""Rate limits shared by every instance: client-IP resolution behind trusted proxies, limit helpers, and
+the gateway-wide per-client budget.
+
+Counters live in the ``security`` cache alias (django-ratelimit over Redis), so N instances behind a
+balancer enforce one budget. Over the limit is always 429 ``rate_limited`` with ``Retry-After`` — never 403.
+
+The client IP is the right-most ``X-Forwarded-For`` entry that is not one of ``TRUSTED_PROXIES``: each
+trusted proxy appends the address it saw, so everything left of the first untrusted hop is whatever the
+client chose to send (a spoofed left-most value must never pick the rate-limit bucket).
+"""
+from __future__ import annotations
+
+import functools
+import ipaddress
+import logging
+
+from django.conf import settings
+from django_ratelimit.core import get_usage
+
+from tradesignals.kernel import tokens
+from tradesignals.kernel.errors import ApplicationError, RateLimited, ServiceUnavailable, error_response
+
+logger = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
+
+
+def _parse(value: str):
+    try:
+        return ipaddress.ip_address(value.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def _trusted(address, networks) -> bool:
+    return address is not None and any(address in net for net in networks)
+
+
+def client_ip(request) -> str:
+    """The client's IP (``RATELIMIT_IP_META_KEY``): walk ``X-Forwarded-For`` right-to-left past trusted proxies."""
+    remote = request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - a unix-socket peer has no address
+    networks = _networks(tuple(settings.TRUSTED_PROXIES))
+    peer = _parse(remote)
+    if not networks or not _trusted(peer, networks):
+        return str(peer) if peer is not None else remote
+    hops = [hop for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    last_trusted = peer
+    for raw in reversed(hops):
+        address = _parse(raw)
+        if address is None:
+            # Garbage where a trusted proxy should have written an address: trust the proxy, not the text.
+            return str(last_trusted)
+        if not _trusted(address, networks):
+            return str(address)
+        last_trusted = address
+    return str(last_trusted)
+
+
+def rate(maximum: int, window_seconds: int) -> str:
+    """A django-ratelimit rate string: ``rate(20, 60)`` → ``"20/60s"``."""
+    return f"{int(maximum)}/{max(1, int(window_seconds))}s"
+
+
+def _usage(request, *, group: str, key: str, rate_: str, increment: bool) -> dict | None:
+    try:
+        return get_usage(request, group=group, key=lambda _group, _request: key, rate=rate_, increment=increment)
+    except ApplicationError:
+        raise
+    except Exception as exc:  # redis down or timing out: the caller decides between 503 and fail-open
+        logger.warning("rate-limit store unavailable: %s", exc.__class__.__name__)
+        raise ServiceUnavailable("The rate-limit store is unavailable; retry later.") from None
+
+
+def _refuse(usage: dict, message: str | None) -> RateLimited:
+    return RateLimited(message, retry_after=max(1, usage.get("time_left") or 1))
+
+
+def hit(request, *, group: str, key: str, rate: str, message: str | None = None) -> None:
+    """Count one request against ``(group, key)``; raise ``RateLimited`` once the count exceeds the rate."""
+    usage = _usage(request, group=group, key=key, rate_=rate, increment=True)
+    if usage is not None and usage["should_limit"]:
+        raise _refuse(usage, message)
+
+
+def check(request, *, group: str, key: str, rate: str, message: str | None = None) -> None:
+    """Raise ``RateLimited`` when ``(group, key)`` has used its whole budget, without counting this request.
+
+    Used with :func:`hit` to count only failures (e.g. failed logins per account).
+    """
+    usage = _usage(request, group=group, key=key, rate_=rate, increment=False)
+    if usage is not None and usage["count"] >= usage["limit"]:
+        raise _refuse(usage, message)
+
+
+def _gateway_identity(request) -> str:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    raw = header[7:].strip() if header[:7].lower() == "bearer " else request.COOKIES.get(settings.AUTH_ACCESS_COOKIE)
+    if raw:
+        try:
+            return "user:" + str(tokens.verify(raw)["sub"])
+        except ApplicationError:
+            pass  # an invalid token is anonymous here; the authentication class answers 401 for it
+    return "ip:" + client_ip(request)
+
+
+class GatewayRateLimitMiddleware:
+    """Every API request counts against its client's budget: per user when authenticated, else per IP.
+
+    ``RATE_LIMIT_MAX`` requests per ``RATE_LIMIT_WINDOW_MS``. If the store is down, this budget fails open
+    (public endpoints keep working); authenticated requests still fail closed in the revocation check.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/") and settings.RATELIMIT_ENABLE:
+            try:
+                hit(request, group="gateway", key=_gateway_identity(request),
+                    rate=rate(settings.RATE_LIMIT_MAX, settings.RATE_LIMIT_WINDOW_MS // 1000))
+            except RateLimited as limited:
+                return error_response(limited.code, limited.message, limited.status, headers=limited.headers)
+            except ServiceUnavailable:
+                pass
+        return self.get_response(request)
