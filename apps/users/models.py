@@ -35,8 +35,7 @@ class Profile(me.Document):
     display_name_lc = me.StringField(default="")
     bio = me.StringField(max_length=BIO_MAX, default="")
     avatar_url = me.StringField(max_length=AVATAR_URL_MAX, null=True, validation=_https_url)
-    created_at = me.DateTimeField(null=True)
-    created_at_us = me.IntField(null=True)  # keyset sort key (microsecond precision)
+    created_at = me.DateTimeField(null=True)  # with id, the keyset order of the admin directory
     updated_at = me.DateTimeField(null=True)
     signals_pending = me.IntField(default=0)
     signals_approved = me.IntField(default=0)
@@ -52,7 +51,7 @@ class Profile(me.Document):
         "db_alias": "users",
         "collection": "user_profiles",
         "indexes": [
-            {"fields": ["registered", "-created_at_us", "-id"]},
+            {"fields": ["registered", "-created_at", "-id"]},
             {"fields": ["email_lc"]},
             {"fields": ["display_name_lc"]},
         ],
@@ -78,17 +77,3 @@ class SignalState(me.Document):
 
     meta = {"db_alias": "users", "collection": "user_signal_states", "indexes": ["owner_id"]}
 
-
-class ProcessedEvent(me.Document):
-    """Event ids a handler has already handled (kept for a TTL): at-least-once delivery, one effect."""
-
-    id = me.StringField(primary_key=True)  # "<handler>:<event id>"
-    at = me.DateTimeField(required=True)
-    expires_at = me.DateTimeField(required=True)
-
-    # expireAfterSeconds=0 on a per-document expiry: changing the TTL setting never conflicts with the index.
-    meta = {
-        "db_alias": "users",
-        "collection": "user_processed_events",
-        "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}],
-    }

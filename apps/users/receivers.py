@@ -1,7 +1,8 @@
 """Handlers for other apps' events: the profile projection, signal counts, notification emails.
 
-Payloads are docs/events.md's. Each handler is idempotent by event id (``event_handle_once``) and by
-ordering (the services only let newer facts win). A handler that raises is redelivered by the bus.
+Payloads are docs/events.md's. The bus runs each handler once per event id (its inbox claims the id,
+releases it if the handler raises, so the event is redelivered); the projection services are idempotent on
+their own too, by ordering (only newer facts win), so a replay after the inbox forgot an id changes nothing.
 """
 from __future__ import annotations
 
@@ -12,66 +13,62 @@ from tradesignals.kernel.events import Event
 APP = "users"
 
 
-def _once(handler: str, event: Event, effect, *, one_shot: bool = False) -> bool:
-    return services.event_handle_once(handler=handler, event_id=event.id, effect=effect, one_shot=one_shot)
-
-
 def on_user_registered(event: Event) -> None:
     data = event.data
-    _once("projection", event, lambda: services.profile_apply_registered(
+    services.profile_apply_registered(
         user_id=data["user_id"], email=data["email"], role=data["role"], display_name=data.get("display_name"),
-        created_at=data["created_at"], at_us=services.event_time_us(event.occurred_at)))
+        created_at=data["created_at"], at_us=services.event_time_us(event.occurred_at))
 
 
 def on_user_role_changed(event: Event) -> None:
     data = event.data
-    _once("projection", event, lambda: services.profile_apply_role(
-        user_id=data["user_id"], role=data["new_role"], at_us=services.event_time_us(event.occurred_at)))
+    services.profile_apply_role(
+        user_id=data["user_id"], role=data["new_role"], at_us=services.event_time_us(event.occurred_at))
 
 
 def on_user_deactivated(event: Event) -> None:
-    _once("projection", event, lambda: services.profile_apply_active(
-        user_id=event.data["user_id"], is_active=False, at_us=services.event_time_us(event.occurred_at)))
+    services.profile_apply_active(
+        user_id=event.data["user_id"], is_active=False, at_us=services.event_time_us(event.occurred_at))
 
 
 def on_user_reactivated(event: Event) -> None:
-    _once("projection", event, lambda: services.profile_apply_active(
-        user_id=event.data["user_id"], is_active=True, at_us=services.event_time_us(event.occurred_at)))
+    services.profile_apply_active(
+        user_id=event.data["user_id"], is_active=True, at_us=services.event_time_us(event.occurred_at))
 
 
 def on_trade_signal_created(event: Event) -> None:
     data = event.data
-    _once("projection", event, lambda: services.signal_count_apply(
+    services.signal_count_apply(
         signal_id=data["signal_id"], owner_id=data["owner_id"], status=data["status"], version=None,
-        at_us=services.event_time_us(event.occurred_at)))
+        at_us=services.event_time_us(event.occurred_at))
 
 
 def on_trade_signal_changed(event: Event) -> None:
     """``trade_signal.updated`` and ``trade_signal.status_changed``: both carry the new status and version."""
     data = event.data
-    _once("projection", event, lambda: services.signal_count_apply(
+    services.signal_count_apply(
         signal_id=data["signal_id"], owner_id=data["owner_id"], status=data["new_status"],
-        version=int(data["version"]), at_us=services.event_time_us(event.occurred_at)))
+        version=int(data["version"]), at_us=services.event_time_us(event.occurred_at))
 
 
 def on_trade_signal_deleted(event: Event) -> None:
     data = event.data
-    _once("projection", event, lambda: services.signal_count_apply(
+    services.signal_count_apply(
         signal_id=data["signal_id"], owner_id=data["owner_id"], status=data["status"], version=None,
-        at_us=services.event_time_us(event.occurred_at), deleted=True))
+        at_us=services.event_time_us(event.occurred_at), deleted=True)
 
 
 def notify_welcome(event: Event) -> None:
     data = event.data
-    _once("notify-welcome", event, lambda: services.notification_send_welcome(
-        email=data["email"], display_name=data.get("display_name")), one_shot=True)
+    services.notification_send_welcome(
+        email=data["email"], display_name=data.get("display_name"))
 
 
 def notify_signal_reviewed(event: Event) -> None:
     data = event.data
-    _once("notify-review", event, lambda: services.notification_send_signal_reviewed(
+    services.notification_send_signal_reviewed(
         owner_id=data["owner_id"], symbol=data["symbol"], old_status=data["old_status"],
-        new_status=data["new_status"], reason=data.get("reason")), one_shot=True)
+        new_status=data["new_status"], reason=data.get("reason"))
 
 
 HANDLERS = (

@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import re
-
-from django.core import signing
+from datetime import datetime
 
 from apps.users import cache
 from apps.users.models import Profile
-from tradesignals.kernel.errors import NotFound, ValidationFailed
+from tradesignals.kernel.errors import NotFound
 from tradesignals.kernel.identity import ROLES, Principal
 
 LIST_LIMIT_DEFAULT = 20
 LIST_LIMIT_MAX = 100
-_CURSOR_SALT = "apps.users.profile_list.cursor"
 
 
 def profile_get(*, user_id: str) -> Profile | None:
@@ -57,33 +55,19 @@ def profile_me_cache_store(*, user_id: str, body: bytes) -> None:
     cache.me_set(user_id, body)
 
 
-def _cursor_encode(profile: Profile) -> str:
-    return signing.dumps([profile.created_at_us or 0, profile.id], salt=_CURSOR_SALT, compress=True)
-
-
-def _cursor_decode(raw: str) -> tuple[int, str]:
-    try:
-        created_us, user_id = signing.loads(raw, salt=_CURSOR_SALT)
-        if not isinstance(created_us, int) or not isinstance(user_id, str):
-            raise ValueError
-    except (signing.BadSignature, ValueError, TypeError):
-        raise ValidationFailed("The cursor is invalid.", details={"cursor": ["Invalid cursor."]}) from None
-    return created_us, user_id
-
-
 def profile_list(
     *,
     search: str | None = None,
     role: str | None = None,
     is_active: bool | None = None,
-    cursor: str | None = None,
+    after: tuple[datetime, str] | None = None,
     limit: int = LIST_LIMIT_DEFAULT,
-) -> tuple[list[Profile], str | None]:
-    """Admin directory, newest first, keyset-paginated by (created_at, id).
+) -> tuple[list[Profile], tuple[datetime, str] | None]:
+    """Admin directory, newest first, keyset-paginated by ``(created_at, id)``.
 
-    ``search`` is a case-insensitive prefix of the email or of the display name. Returns the page and the
-    opaque signed cursor of the next page (None on the last page). A cursor that was not issued by us
-    (tampered or forged) is a 400, never a query.
+    ``search`` is a case-insensitive prefix of the email or of the display name (regex characters are
+    literal). ``after`` is the position where the previous page ended; returns the page and the position
+    of its last item when there is a next page (None on the last page).
     """
     limit = max(1, min(int(limit), LIST_LIMIT_MAX))
     clauses: list[dict] = [{"registered": True}]
@@ -94,12 +78,11 @@ def profile_list(
         clauses.append({"role": role})
     if is_active is not None:
         clauses.append({"is_active": is_active})
-    if cursor:
-        created_us, user_id = _cursor_decode(cursor)
-        clauses.append({"$or": [{"created_at_us": {"$lt": created_us}},
-                                {"created_at_us": created_us, "_id": {"$lt": user_id}}]})
-    rows = list(
-        Profile.objects(__raw__={"$and": clauses}).order_by("-created_at_us", "-id").limit(limit + 1)
-    )
-    page, more = rows[:limit], len(rows) > limit
-    return page, (_cursor_encode(page[-1]) if more else None)
+    if after is not None:
+        created_at, last_id = after
+        clauses.append({"$or": [{"created_at": {"$lt": created_at}},
+                                {"created_at": created_at, "_id": {"$lt": last_id}}]})
+    rows = list(Profile.objects(__raw__={"$and": clauses}).order_by("-created_at", "-id").limit(limit + 1))
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, ((page[-1].created_at, page[-1].id) if more else None)

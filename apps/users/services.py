@@ -4,17 +4,16 @@ Ordering and idempotency. Delivery is at-least-once and, with one stream per eve
 user may arrive out of order. Every projected field therefore remembers the time of the fact that set it
 (``*_at_us``) and only a strictly newer fact replaces it; a replayed event is equal, never newer, so it
 changes nothing. Signal counts are derived from a per-signal state record updated in the same transaction
-as the count, so a replay or a stale event moves no count. Handled event ids are also kept (with a TTL) so
-one-shot effects such as emails happen once.
+as the count, so a replay or a stale event moves no count. This holds even after the bus has forgotten an
+event id (its processed-ids inbox has a TTL); the inbox is what keeps one-shot effects such as emails to one.
 """
 from __future__ import annotations
 
 import copy
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from mongoengine.connection import get_connection
@@ -22,7 +21,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from apps.users import cache, selectors
 from apps.users import events as user_events
-from apps.users.models import DISPLAY_NAME_MAX, STATUSES, ProcessedEvent, Profile, SignalState
+from apps.users.models import DISPLAY_NAME_MAX, STATUSES, Profile, SignalState
 from tradesignals.kernel import events
 from tradesignals.kernel.errors import Conflict, ValidationFailed
 from tradesignals.kernel.identity import ROLES, Principal
@@ -132,7 +131,7 @@ def profile_apply_registered(*, user_id: str, email: str, role: str, display_nam
     def mutate(p: dict) -> None:
         if at_us > p.get("registered_at_us", 0):
             p.update(registered=True, email=email, email_lc=email.lower(), created_at=created,
-                     created_at_us=_us(created), registered_at_us=at_us)
+                     registered_at_us=at_us)
         if at_us > p.get("role_at_us", 0):
             p.update(role=role, role_at_us=at_us)
         if at_us > p.get("active_at_us", 0):
@@ -272,43 +271,6 @@ def profile_update(*, principal: Principal, changes: dict) -> Profile:
             cache.me_invalidate(user_id)
         return profile
     raise Conflict("The profile is being changed concurrently; retry.")
-
-
-# --- handled-event bookkeeping -----------------------------------------------------------------------------
-
-def _processed():
-    return ProcessedEvent._get_collection()
-
-
-def _processed_entry(key: str) -> dict:
-    now = _now()
-    return {"_id": key, "at": now, "expires_at": now + timedelta(seconds=settings.USERS_PROCESSED_EVENTS_TTL)}
-
-
-def event_handle_once(*, handler: str, event_id: str, effect: Callable[[], object], one_shot: bool = False) -> bool:
-    """Run ``effect`` for an event unless ``handler`` already handled that event id; True if it ran.
-
-    ``one_shot`` effects (emails) claim the id first and release it if the effect fails, so two
-    concurrent deliveries cannot both send; idempotent effects (the projection) run first and record the
-    id after, so a crash in between only repeats a harmless effect.
-    """
-    key = f"{handler}:{event_id}"
-    if one_shot:
-        try:
-            _processed().insert_one(_processed_entry(key))
-        except DuplicateKeyError:
-            return False
-        try:
-            effect()
-        except BaseException:
-            _processed().delete_one({"_id": key})
-            raise
-        return True
-    if _processed().count_documents({"_id": key}, limit=1):
-        return False
-    effect()
-    _processed().replace_one({"_id": key}, _processed_entry(key), upsert=True)
-    return True
 
 
 # --- notifications ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """The profile projection: fed only by events, right after any sequence, unchanged by replays and reordering."""
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -6,6 +7,7 @@ import pytest
 from apps.users import receivers
 from tests.users.conftest import at, stored_profile
 from tradesignals.kernel import events, mongo
+from tradesignals.kernel.events import inbox
 
 
 def counts(user_id: str) -> dict:
@@ -14,8 +16,8 @@ def counts(user_id: str) -> dict:
 
 
 def forget_processed_ids() -> None:
-    """As if the processed-ids TTL had expired: only the ordering rules protect the projection now."""
-    mongo.database("users")["user_processed_events"].delete_many({})
+    """As if the bus's processed-ids TTL had expired: only the ordering rules protect the projection now."""
+    mongo.database("users")[inbox.INBOX_COLLECTION].delete_many({})
 
 
 def test_register_role_change_deactivate_reactivate_yields_the_right_profile(feed):
@@ -82,7 +84,7 @@ def test_an_older_fact_arriving_late_does_not_win(feed):
     user_id = feed.registered()
     demoted = feed.role_changed(user_id, "admin", "user")
     late_promotion = at(demoted, -5)  # occurred earlier, delivered later
-    late_promotion = events.Event(**{**late_promotion.to_dict(), "id": "late-1",
+    late_promotion = events.Event(**{**late_promotion.to_dict(), "id": str(uuid.uuid4()),
                                     "data": {**demoted.data, "old_role": "user", "new_role": "admin"}})
     events.deliver(late_promotion)
     assert stored_profile(user_id)["role"] == "user"
@@ -109,7 +111,7 @@ def test_signal_counts_ignore_stale_and_reordered_events(feed):
     signal = feed.signal_created(owner)
     approved = feed.signal_reviewed(owner, signal, "pending", "approved", 2)
     # A stale update (older version) delivered after the approval moves nothing.
-    stale = events.Event(**{**approved.to_dict(), "id": "stale-1", "type": "trade_signal.updated",
+    stale = events.Event(**{**approved.to_dict(), "id": str(uuid.uuid4()), "type": "trade_signal.updated",
                             "data": {"signal_id": signal, "owner_id": owner, "old_status": "pending",
                                      "new_status": "pending", "version": 1}})
     events.deliver(stale)

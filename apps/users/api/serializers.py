@@ -6,6 +6,7 @@ import unicodedata
 from rest_framework import serializers
 
 from apps.users.models import AVATAR_URL_MAX, BIO_MAX, DISPLAY_NAME_MAX
+from tradesignals.kernel.drf.fields import StrictCharField, StrictInputSerializer
 from tradesignals.kernel.identity import ROLES
 
 # Fields of the profile a client can see but never set; sending one is a 400, not silently ignored.
@@ -48,26 +49,17 @@ class PublicProfileSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(allow_null=True)
 
 
-class ProfileUpdateSerializer(serializers.Serializer):
-    """PATCH body: any of the three editable fields; everything else is rejected."""
+class ProfileUpdateSerializer(StrictInputSerializer):
+    """PATCH body: any of the three editable fields; anything else (read-only or unknown) is a 400."""
 
-    display_name = serializers.CharField(required=False, min_length=1, max_length=DISPLAY_NAME_MAX)
-    bio = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=BIO_MAX,
-                                trim_whitespace=False)
+    read_only_names = READ_ONLY_FIELDS
+
+    display_name = StrictCharField(required=False, min_length=1, max_length=DISPLAY_NAME_MAX,
+                                   help_text="1-80 characters; surrounding spaces are trimmed.")
+    bio = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=BIO_MAX,
+                          trim_whitespace=False, help_text="At most 500 characters; null or \"\" clears it.")
     avatar_url = serializers.URLField(required=False, allow_null=True, max_length=AVATAR_URL_MAX,
-                                      help_text="An https URL; null removes the avatar.")
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
-        extra = {}
-        for name in data:
-            if name in self.fields:
-                continue
-            extra[name] = ["This field is read-only."] if name in READ_ONLY_FIELDS else ["Unknown field."]
-        if extra:
-            raise serializers.ValidationError(extra)
-        return super().to_internal_value(data)
+                                      help_text="An https URL of at most 2048 characters; null removes it.")
 
     def validate_display_name(self, value: str) -> str:
         if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value):
@@ -92,21 +84,9 @@ class UserListParamsSerializer(serializers.Serializer):
     role = serializers.ChoiceField(required=False, choices=ROLES)
     is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
-    cursor = serializers.CharField(required=False, max_length=2000, help_text="The opaque `next` cursor.")
+    cursor = serializers.CharField(required=False, help_text="Opaque; taken from a previous page's `next`.")
 
 
 class UserListSerializer(serializers.Serializer):
     results = ProfileSerializer(many=True)
-    next = serializers.URLField(allow_null=True)
-
-
-class UsersErrorSerializer(serializers.Serializer):
-    """The one error envelope (DESIGN §4)."""
-
-    class UsersErrorBodySerializer(serializers.Serializer):
-        code = serializers.CharField()
-        message = serializers.CharField()
-        details = serializers.JSONField(allow_null=True)
-        request_id = serializers.CharField()
-
-    error = UsersErrorBodySerializer()
+    next = serializers.CharField(allow_null=True, help_text="Path of the next page, or null on the last page.")

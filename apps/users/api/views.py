@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -12,28 +12,22 @@ from rest_framework.views import APIView
 
 from apps.users import selectors, services
 from apps.users.api import serializers as s
+from tradesignals.kernel.drf import pagination
 from tradesignals.kernel.drf.permissions import IsAdmin, IsAuthenticatedPrincipal
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(s.UsersErrorSerializer, description=description)
-
-
-E400 = _error("validation_error / malformed_request")
-E401 = _error("not_authenticated / token_invalid")
-E403 = _error("permission_denied")
-E404 = _error("not_found")
+from tradesignals.kernel.drf.schema import error_responses
 
 
 class UserMeApi(APIView):
-    """The caller's own profile (cached per user; invalidated on every change)."""
+    """The caller's own profile (cached per user as rendered JSON; every change invalidates it)."""
 
     permission_classes = [IsAuthenticatedPrincipal]
     OutputSerializer = s.ProfileSerializer
     InputSerializer = s.ProfileUpdateSerializer
 
-    @extend_schema(operation_id="users_me_retrieve", responses={200: OutputSerializer, 401: E401},
-                   summary="Own profile")
+    @extend_schema(operation_id="users_me_retrieve", summary="Own profile",
+                   description="Until the profile is projected from `user.registered`, it is built from the "
+                               "token's claims (`email` and `created_at` are then null); never a 404.",
+                   responses={200: OutputSerializer, **error_responses(401, 503)})
     def get(self, request):
         user_id = request.user.user_id
         cached = selectors.profile_me_cached(user_id=user_id)
@@ -47,8 +41,10 @@ class UserMeApi(APIView):
             selectors.profile_me_cache_store(user_id=user_id, body=JSONRenderer().render(data))
         return Response(data)
 
-    @extend_schema(operation_id="users_me_update", request=InputSerializer,
-                   responses={200: OutputSerializer, 400: E400, 401: E401}, summary="Edit own profile")
+    @extend_schema(operation_id="users_me_update", summary="Edit own profile",
+                   description="Only `display_name`, `bio` and `avatar_url`; any other field is a 400. "
+                               "A change publishes `user.profile_updated`.",
+                   request=InputSerializer, responses={200: OutputSerializer, **error_responses(400, 401, 503)})
     def patch(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -62,28 +58,32 @@ class UserDetailApi(APIView):
     permission_classes = [AllowAny]
     OutputSerializer = s.PublicProfileSerializer
 
-    @extend_schema(operation_id="users_public_retrieve", responses={200: OutputSerializer, 401: E401, 404: E404},
-                   summary="Public profile")
+    @extend_schema(operation_id="users_public_retrieve", summary="Public profile",
+                   responses={200: OutputSerializer, **error_responses(401, 404)})
     def get(self, request, user_id: str):
         return Response(self.OutputSerializer(selectors.profile_get_public(user_id=user_id)).data)
 
 
 class UserListApi(APIView):
-    """Administrators' user directory: search, filters, keyset pagination."""
+    """Administrators' user directory: search, filters, keyset pagination with signed cursors."""
 
     permission_classes = [IsAdmin]
     FilterSerializer = s.UserListParamsSerializer
     OutputSerializer = s.UserListSerializer
 
-    @extend_schema(operation_id="users_list", parameters=[FilterSerializer],
-                   responses={200: OutputSerializer, 400: E400, 401: E401, 403: E403}, summary="List users")
+    @extend_schema(operation_id="users_list", summary="List users (admin)", parameters=[FilterSerializer],
+                   responses={200: OutputSerializer, **error_responses(400, 401, 403)})
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        page, next_cursor = selectors.profile_list(**params.validated_data)
-        next_url = None
-        if next_cursor:
-            query = request.query_params.copy()
-            query["cursor"] = next_cursor
-            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        filters = {name: params.validated_data.get(name) for name in ("search", "role", "is_active")}
+        limit = params.validated_data["limit"]
+        scope = pagination.scope_of("users.list", filters)
+        position = pagination.decode_cursor(params.validated_data.get("cursor"), scope=scope)
+        after = (position.created_at, position.id) if position else None
+        page, next_after = selectors.profile_list(**filters, after=after, limit=limit)
+        cursor = None
+        if next_after is not None:
+            cursor = pagination.encode_cursor(pagination.Position(*next_after), scope=scope)
+        next_url = pagination.next_url(request.path, query={**filters, "limit": limit}, cursor=cursor)
         return Response(self.OutputSerializer({"results": page, "next": next_url}).data)
