@@ -61,7 +61,7 @@ def test_each_list_query_shape_is_covered_by_a_declared_index(name, fixed, filte
 
 def test_declared_indexes_are_all_used_by_some_shape():
     used = set()
-    for name, fixed, filters, _ in shapes():
+    for _name, fixed, filters, _ in shapes():
         used.add(selectors.index_for(list(fixed) + list(filters)))
     declared = {spec["name"] for spec in TradeSignal._meta["indexes"]}
     assert declared == used

@@ -83,8 +83,8 @@ def test_price_rules(owner, field, value, expected):
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999999999"])
 def test_non_finite_json_number_literals_are_a_field_error(owner, literal):
-    raw = ('{"symbol":"BTC","direction":"long","entry_price":%s,"stop_loss":"1","take_profit":"2",'
-           '"timeframe":"1h","rationale":"r"}' % literal)
+    raw = (f'{{"symbol":"BTC","direction":"long","entry_price":{literal},"stop_loss":"1","take_profit":"2",'
+           '"timeframe":"1h","rationale":"r"}')
     response = owner.send("POST", BASE, raw=raw)
     assert response.status_code == 400, response.content
     assert list(response.json()["error"]["details"]) == ["entry_price"]
