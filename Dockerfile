@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# One image for every slice and for the consumers: TRADESIGNALS_SLICES picks the slice at run time,
+# `python manage.py run_consumers` (compose's consumers service) runs the event consumers.
+
+# --- build: production requirements only, into a venv copied whole into the runtime stage ---------------
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+COPY requirements.txt /tmp/requirements.txt
+# Every pinned package ships a manylinux wheel for CPython 3.11: no compiler in any stage.
+RUN /opt/venv/bin/pip install --only-binary=:all: -r /tmp/requirements.txt
+
+# --- runtime -------------------------------------------------------------------------------------------
+FROM python:3.11-slim AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    DJANGO_SETTINGS_MODULE=settings.prod \
+    PORT=8000 \
+    GUNICORN_DRAIN_SECONDS=5
+RUN groupadd --system --gid 10001 app \
+ && useradd --system --uid 10001 --gid app --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+# Code stays owned by root: the app user can read it, never change it.
+COPY . .
+# Static files (Swagger UI, console assets) are collected at build time with the base settings, which need
+# no secrets; then byte-compile so a read-only root filesystem costs nothing at start-up.
+RUN DJANGO_SETTINGS_MODULE=settings.base python manage.py collectstatic --noinput --verbosity 0 \
+ && python -m compileall -q /app /opt/venv
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "deploy/healthcheck.py", "/healthz"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "tradesignals.wsgi:application"]

@@ -1,0 +1,248 @@
+"""Static checks of the deployment artefacts: compose.yaml, the Dockerfile, .dockerignore, the gunicorn and
+nginx configs. Each check is a property an operator relies on (one secret source, no database reachable
+from the host, nothing running as root, health-gated start-up)."""
+from __future__ import annotations
+
+import ipaddress
+import re
+import runpy
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.deploy.gateway import ROOT, load_renderer, nginx_binary
+from tests.support.servers import require
+
+APP_SERVICES = ("accounts", "users", "signals", "consumers")
+SLICES = ("accounts", "users", "signals")
+DATABASES = ("mongo", "redis-cache", "redis-security", "kafka")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    pairs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+# --- compose.yaml -------------------------------------------------------------------------------------
+
+def test_compose_has_every_service(services):
+    assert set(services) >= {"mongo", "redis-cache", "redis-security", "nginx", *APP_SERVICES, "kafka"}
+    assert services["signals"]["deploy"]["replicas"] == 2
+    assert services["consumers"]["command"] == ["python", "manage.py", "run_consumers"]
+
+
+def test_every_app_service_gets_jwt_secret_from_the_one_source(compose, services):
+    sources = compose["secrets"]
+    assert sources["jwt_secret"] == {"environment": "JWT_SECRET"}
+    assert sources["django_secret_key"] == {"environment": "DJANGO_SECRET_KEY"}
+    for name in APP_SERVICES:
+        service = services[name]
+        env = service["environment"]
+        assert "jwt_secret" in service["secrets"] and "django_secret_key" in service["secrets"], name
+        assert env["JWT_SECRET_FILE"] == "/run/secrets/jwt_secret", name
+        assert env["DJANGO_SECRET_KEY_FILE"] == "/run/secrets/django_secret_key", name
+        # No second, literal source that could drift from the shared one.
+        assert "JWT_SECRET" not in env and "DJANGO_SECRET_KEY" not in env, name
+        assert "env_file" not in service, name
+
+
+def test_every_service_has_a_healthcheck(services):
+    for name, service in services.items():
+        check = service.get("healthcheck")
+        assert check and not check.get("disable") and check.get("test"), f"{name} has no healthcheck"
+        assert check["test"][0] in {"CMD", "CMD-SHELL"}, name
+
+
+def test_no_database_port_is_published_only_the_gateway(services):
+    published = {name: service["ports"] for name, service in services.items() if service.get("ports")}
+    assert published == {"nginx": ["8080:8080"]}
+    for name in DATABASES:
+        assert "ports" not in services[name] and "expose" not in services[name], name
+
+
+def test_every_service_runs_as_non_root(services, dockerfile):
+    for name, service in services.items():
+        user = str(service.get("user", ""))
+        assert user, f"{name} sets no user"
+        uid = user.split(":")[0]
+        assert uid.isdigit() and int(uid) != 0, f"{name} runs as {user!r}"
+    image_user = [args for keyword, args in dockerfile if keyword == "USER"][-1]
+    for name in APP_SERVICES:
+        assert services[name]["user"] == image_user, name
+
+
+def test_start_up_is_gated_on_healthy_dependencies_and_services_restart(services):
+    for name, service in services.items():
+        assert service.get("restart") in {"unless-stopped", "always"}, name
+        for dependency, spec in (service.get("depends_on") or {}).items():
+            assert spec["condition"] == "service_healthy", (name, dependency)
+            assert dependency in services, (name, dependency)
+    for name in APP_SERVICES:
+        assert {"mongo", "redis-cache", "redis-security"} <= set(services[name]["depends_on"]), name
+    assert set(services["nginx"]["depends_on"]) == set(SLICES)
+
+
+def test_slices_run_production_settings_on_redis_with_their_own_database(services):
+    for name in APP_SERVICES:
+        env = services[name]["environment"]
+        assert env["DJANGO_SETTINGS_MODULE"] == "settings.prod", name
+        assert env["REDIS_ENABLED"] == "true", name
+        assert env["EVENT_BUS"] == "${EVENT_BUS:-redis}", name
+    for name in SLICES:
+        env = services[name]["environment"]
+        assert env["TRADESIGNALS_SLICES"] == name
+        uris = {key for key in env if key.startswith("MONGODB_URI")}
+        assert uris == {f"MONGODB_URI_{name.upper()}"}, name  # each slice sees only its own database
+        assert "replicaSet=rs0" in env[f"MONGODB_URI_{name.upper()}"]
+    consumer_env = services["consumers"]["environment"]
+    assert {f"MONGODB_URI_{name.upper()}" for name in SLICES} <= set(consumer_env)
+
+
+def test_trusted_proxies_cover_the_gateway_and_nothing_public(compose, services):
+    network = ipaddress.ip_network(services["accounts"]["environment"]["TRUSTED_PROXIES"])
+    nginx_ip = ipaddress.ip_address(services["nginx"]["networks"]["backend"]["ipv4_address"])
+    assert nginx_ip in network and network.is_private
+    assert ipaddress.ip_network(compose["networks"]["backend"]["ipam"]["config"][0]["subnet"]) == network
+    assert compose["networks"]["backend"]["internal"] is True
+
+
+def test_datastores_are_configured_for_their_role(services):
+    mongo = services["mongo"]
+    assert mongo["image"].startswith("mongo:7")
+    assert "--replSet" in mongo["command"]
+    assert "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
+    cache = " ".join(services["redis-cache"]["command"])
+    assert "--maxmemory-policy allkeys-lru" in cache
+    security = " ".join(services["redis-security"]["command"])
+    assert "--maxmemory-policy noeviction" in security and "--appendonly yes" in security
+    assert services["kafka"]["profiles"] == ["kafka"]
+    for name in APP_SERVICES:
+        assert services[name]["depends_on"]["kafka"] == {"condition": "service_healthy", "required": False}
+
+
+def test_nginx_mounts_the_committed_gateway_config(services):
+    mount = services["nginx"]["volumes"][0]
+    source, target = mount.split(":")[:2]
+    assert target == "/etc/nginx/nginx.conf"
+    assert (ROOT / source).resolve() == ROOT / "deploy" / "nginx" / "nginx.conf"
+    result = subprocess.run([sys.executable, str(ROOT / "deploy" / "nginx" / "render.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+# --- Dockerfile and .dockerignore -------------------------------------------------------------------
+
+def test_dockerfile_is_multi_stage_slim_non_root_with_a_healthcheck(dockerfile):
+    froms = [args for keyword, args in dockerfile if keyword == "FROM"]
+    assert len(froms) >= 2
+    assert all(args.split()[0] == "python:3.11-slim" for args in froms)
+    user = [args for keyword, args in dockerfile if keyword == "USER"][-1]
+    assert user.split(":")[0] not in {"root", "0"}
+    health = [args for keyword, args in dockerfile if keyword == "HEALTHCHECK"][-1]
+    assert '"python", "deploy/healthcheck.py", "/healthz"' in health
+    cmd = [args for keyword, args in dockerfile if keyword == "CMD"][-1]
+    assert cmd == '["gunicorn", "-c", "deploy/gunicorn.conf.py", "tradesignals.wsgi:application"]'
+    runs = " ".join(args for keyword, args in dockerfile if keyword == "RUN")
+    assert "collectstatic" in runs and "requirements-dev" not in runs
+    copies = " ".join(args for keyword, args in dockerfile if keyword == "COPY")
+    assert "requirements.txt" in copies and "requirements-dev" not in copies
+    envs = " ".join(args for keyword, args in dockerfile if keyword == "ENV")
+    assert "DJANGO_SETTINGS_MODULE=settings.prod" in envs
+
+
+def test_collectstatic_needs_no_secrets(tmp_path):
+    """The build step's command, as written in the Dockerfile, runs with no secret in the environment."""
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "settings.base", "HOME": str(tmp_path)}
+    code = ("import django; from django.conf import settings; django.setup(); "
+            "from django.contrib.staticfiles.finders import get_finders; "
+            "print(sum(1 for f in get_finders() for _ in f.list([])))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip()) > 0
+
+
+def test_dockerignore_keeps_secrets_state_and_tests_out():
+    entries = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {".env", ".venv", "var", "tests", ".git", "bench/results"} <= entries
+
+
+# --- gunicorn -----------------------------------------------------------------------------------------
+
+def test_gunicorn_settings_follow_the_environment(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("GUNICORN_THREADS", "4")
+    monkeypatch.setenv("TRUSTED_PROXIES", "172.28.0.0/24")
+    monkeypatch.setenv("GUNICORN_DRAIN_SECONDS", "5")
+    monkeypatch.setenv("GUNICORN_TIMEOUT", "30")
+    monkeypatch.delenv("GUNICORN_GRACEFUL_TIMEOUT", raising=False)
+    conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    assert (conf["workers"], conf["threads"]) == (3, 4)
+    assert conf["forwarded_allow_ips"] == "172.28.0.0/24"
+    assert conf["graceful_timeout"] >= conf["drain_seconds"] + conf["timeout"]
+    assert conf["max_requests"] > 0 and 0 < conf["max_requests_jitter"] < conf["max_requests"]
+    assert conf["worker_tmp_dir"] == "/dev/shm"
+    assert conf["accesslog"] is None  # the app's JSON access line is the one per request
+
+
+# --- nginx --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rendered_gateway():
+    render = load_renderer()
+    runtime = Path(tempfile.mkdtemp(prefix="ts-nginx-"))
+    runtime.chmod(0o755)
+    conf = runtime / "nginx.conf"
+    conf.write_text(render.render(upstreams={name: ["127.0.0.1:9", "127.0.0.1:10"] for name in SLICES},
+                                  listen="127.0.0.1:9", runtime_dir=runtime))
+    yield conf
+    subprocess.run(["rm", "-rf", str(runtime)], check=False)
+
+
+def test_rendered_gateway_config_passes_nginx_t(rendered_gateway):
+    binary = nginx_binary()
+    require(binary is not None, "nginx is not installed (apt-get install nginx)")
+    runtime = rendered_gateway.parent
+    result = subprocess.run(shlex.split(f"{binary} -t -c {rendered_gateway} -p {runtime} -e {runtime}/error.log"),
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+
+
+def test_gateway_config_has_the_safety_settings():
+    text = (ROOT / "deploy" / "nginx" / "nginx.conf").read_text()
+    active = "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
+    assert "client_max_body_size 64k;" in active
+    retry = re.search(r"proxy_next_upstream ([^;]+);", active).group(1)
+    assert "non_idempotent" not in retry and "error" in retry
+    assert re.search(r"gzip_types[^;]*application/json", active)
+    assert "proxy_set_header X-Request-ID $ts_request_id;" in active
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in active
+    assert "X-Upstream" not in active  # a debugging header only tests render
+    for slice_name in SLICES:
+        assert f"upstream {slice_name} {{" in active
+        assert f"server {slice_name}:8000" in active
+    assert "listen 443 ssl" in text and "listen 443 ssl" not in active  # the TLS block is there, commented
