@@ -1,7 +1,10 @@
 """SIGTERM on a real gunicorn: readiness turns 503 while it drains, then new connections are refused, and
 the request that was in flight all along still finishes with 200."""
+import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -11,6 +14,14 @@ from django.core.cache import caches
 from tests.deploy.slow_urls import SLOW_STARTED_KEY
 from tests.support.procs import Gunicorn
 from tests.support.servers import wait_until
+
+HEALTHCHECK = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "healthcheck.py")
+
+
+def _container_healthcheck(port: int, path: str) -> int:
+    """The image's HEALTHCHECK command, pointed at this instance."""
+    env = {"PATH": os.environ["PATH"], "PORT": str(port)}
+    return subprocess.run([sys.executable, HEALTHCHECK, path], env=env, capture_output=True, timeout=30).returncode
 
 pytestmark = pytest.mark.cluster
 
@@ -28,6 +39,7 @@ def test_sigterm_drains_then_refuses_while_the_slow_request_finishes(mongo_uri):
                     "GUNICORN_DRAIN_SECONDS": "1.5"}, workers=2, name="drain").start()
     try:
         assert requests.get(f"{web.url}/health", timeout=5).status_code == 200
+        assert _container_healthcheck(web.port, "/healthz") == 0
         outcome = {}
 
         def slow_request():
@@ -50,6 +62,7 @@ def test_sigterm_drains_then_refuses_while_the_slow_request_finishes(mongo_uri):
         draining = wait_until(health_503, timeout=5, message="/health to answer 503 while draining")
         assert draining["status"] == "draining"
         assert requests.get(f"{web.url}/healthz", timeout=2).status_code == 200  # alive, just not ready
+        assert _container_healthcheck(web.port, "/health") == 1
 
         # After the drain window the listener closes: new connections are refused (nginx retries those on
         # another server for any method), although the slow request is still being served.
@@ -61,5 +74,6 @@ def test_sigterm_drains_then_refuses_while_the_slow_request_finishes(mongo_uri):
         assert outcome["response"].status_code == 200
         assert outcome["response"].json() == {"status": "finished"}
         assert web.proc.wait(timeout=20) == 0
+        assert _container_healthcheck(web.port, "/healthz") == 1
     finally:
         web.stop()
