@@ -31,6 +31,11 @@ INDEXES = {
     "all_recent": RECENT,
     "status_recent": ("status", *RECENT),
     "symbol_recent": ("symbol", *RECENT),
+    # Console reads: the review queue by symbol; recently reviewed by anyone / by one reviewer (newest review
+    # first — these two do not end in RECENT, so ``selectors.index_for`` never picks them for a list shape).
+    "status_symbol_recent": ("status", "symbol", *RECENT),
+    "reviewed_recent": ("-review.at", "-id"),
+    "reviewer_recent": ("review.by", "-review.at", "-id"),
 }
 
 

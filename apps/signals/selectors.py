@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -190,3 +190,99 @@ def signal_detail_rendered(*, signal_id: str, render: Callable[[TradeSignal, str
                 "etags": {FULL: f'"v{version}"', PUBLIC: f'"v{version}p"'}}
 
     return cache.read_through(cache.detail_namespace(signal_id), {"v": 1}, build)
+
+
+# -- console reads --
+# The admin console reads MongoDB directly (uncached): a reviewer must see the state they are deciding on,
+# and these pages are few and admin-only. Authorisation is the console's (admin only) before any call here.
+CONSOLE_QUEUE_FILTERS = ("symbol", "direction", "owner_id")
+# Declared indexes that serve console reads (ordered by review time) rather than a LIST_SHAPES list.
+CONSOLE_INDEXES = ("reviewed_recent", "reviewer_recent")
+_OLDEST = [("created_at", 1), ("_id", 1)]
+_NEWEST_REVIEW = [("review.at", -1), ("_id", -1)]
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    day: date
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _keyset_after(field: str, after: tuple[datetime, str], *, op: str) -> list[dict]:
+    moment, last_id = after
+    oid = _object_id(last_id)
+    if oid is None:
+        raise ValidationFailed(details={"cursor": ["Invalid or tampered cursor."]})
+    return [{field: {op: moment}}, {field: moment, "_id": {op: oid}}]
+
+
+def _page(cursor, limit: int, key: Callable[[TradeSignal], datetime]) -> Page:
+    items = [TradeSignal._from_son(raw) for raw in cursor]
+    more = len(items) > limit
+    items = items[:limit]
+    last = items[-1] if items and more else None
+    return Page(items=items, next_after=(key(last), str(last.id)) if last else None)
+
+
+def signal_list_pending(*, filters: dict, after: tuple[datetime, str] | None = None, limit: int = 20) -> Page:
+    """The review queue: pending signals, oldest first (the longest wait on top); continues *after* a position."""
+    query = {"status": enums.PENDING,
+             **{k: v for k, v in filters.items() if k in CONSOLE_QUEUE_FILTERS and v not in (None, "")}}
+    equality = list(query)
+    if after is not None:
+        query["$or"] = _keyset_after("created_at", after, op="$gt")
+    mongo_queries.add("lists")
+    cursor = (TradeSignal._get_collection().find(query).sort(_OLDEST).limit(limit + 1)
+              .hint(index_for(equality)))
+    return _page(cursor, limit, lambda signal: signal.created_at)
+
+
+def signal_count_pending() -> int:
+    return TradeSignal._get_collection().count_documents({"status": enums.PENDING})
+
+
+def signal_list_reviewed(*, reviewer_id: str | None = None, after: tuple[datetime, str] | None = None,
+                         limit: int = 20) -> Page:
+    """Signals whose current status is a review decision, newest decision first; ``reviewer_id`` narrows
+    to one reviewer. An owner's edit sends a signal back to pending and so out of this list."""
+    query: dict = {"review": {"$ne": None}}
+    if reviewer_id:
+        query["review.by"] = reviewer_id
+    if after is not None:
+        query["$or"] = _keyset_after("review.at", after, op="$lt")
+    mongo_queries.add("lists")
+    cursor = (TradeSignal._get_collection().find(query).sort(_NEWEST_REVIEW).limit(limit + 1)
+              .hint(CONSOLE_INDEXES[1] if reviewer_id else CONSOLE_INDEXES[0]))
+    return _page(cursor, limit, lambda signal: signal.review.at)
+
+
+def signal_counts_by_status() -> dict[str, int]:
+    counts = dict.fromkeys(enums.STATUSES, 0)
+    for row in TradeSignal._get_collection().aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}]):
+        if row["_id"] in counts:
+            counts[row["_id"]] = int(row["n"])
+    return counts
+
+
+def signal_counts_per_day(*, days: int = 30, today: date | None = None) -> list[DayCounts]:
+    """Signals created on each of the last ``days`` UTC days (oldest first, empty days included), split by
+    their current status."""
+    today = today or datetime.now(UTC).date()
+    first = today - timedelta(days=days - 1)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    pipeline = [
+        {"$match": {"created_at": {"$gte": start}}},
+        {"$group": {"_id": {"day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$created_at"}},
+                            "status": "$status"},
+                    "n": {"$sum": 1}}},
+    ]
+    table = {first + timedelta(days=offset): dict.fromkeys(enums.STATUSES, 0) for offset in range(days)}
+    for row in TradeSignal._get_collection().aggregate(pipeline):
+        day = date.fromisoformat(row["_id"]["day"])
+        if day in table and row["_id"]["status"] in enums.STATUSES:
+            table[day][row["_id"]["status"]] = int(row["n"])
+    return [DayCounts(day=day, counts=counts) for day, counts in table.items()]
