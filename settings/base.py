@@ -221,6 +221,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tradesignals@localhost")
+# Where django.core.mail.backends.filebased.EmailBackend writes one file per message (e.g. for end-to-end tests).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 
 # --- DRF / OpenAPI --------------------------------------------------------------------------------
 BROWSABLE_API = env_bool("BROWSABLE_API", True)

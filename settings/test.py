@@ -9,4 +9,5 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from settings.base import *  # noqa: E402,F401,F403
 
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# locmem unless the environment names another backend (a separate gunicorn process writes files instead).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or "django.core.mail.backends.locmem.EmailBackend"
