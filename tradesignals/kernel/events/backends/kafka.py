@@ -91,7 +91,22 @@ def _produce(messages: list[tuple[str, str, str, bytes]]) -> dict[str, str | Non
     prod.flush(settings.EVENT_PUBLISH_TIMEOUT_MS / 1000 + 1)
     for ident, *_ in messages:
         outcome.setdefault(ident, "delivery not confirmed in time")
+    if any(error is not None for error in outcome.values()):
+        _discard(prod)
     return outcome
+
+
+def _discard(prod: Producer) -> None:
+    """Start the next send with a fresh producer: an idempotent producer whose broker lost its state (a
+    restart, a failover) fails fatally until it is recreated."""
+    with _lock:
+        for key, cached in list(_producers.items()):
+            if cached is prod:
+                del _producers[key]
+    try:
+        prod.purge()
+    except Exception:  # noqa: S110 - best effort on a producer we are dropping anyway
+        pass
 
 
 class KafkaBackend(Backend):
@@ -138,7 +153,8 @@ def _topic_lag(probe: Consumer, topic: str) -> int:
     lag = 0
     for tp in probe.committed(parts, timeout=5):
         low, high = probe.get_watermark_offsets(tp, timeout=5)
-        lag += high - (tp.offset if tp.offset >= 0 else low)
+        # Clamped: some Kafka-compatible brokers report the high watermark one below the next offset.
+        lag += max(0, high - (tp.offset if tp.offset >= 0 else low))
     return lag
 
 
