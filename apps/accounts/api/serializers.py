@@ -37,3 +37,39 @@ class TokenPairSerializer(serializers.Serializer):
 
 class AuthResultSerializer(TokenPairSerializer):
     user = UserSerializer()
+
+
+class SessionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    device = serializers.CharField(source="user_agent")
+    ip = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    current = serializers.SerializerMethodField()
+
+    def get_current(self, session) -> bool:
+        return session.id == self.context.get("family")
+
+
+class SessionPageSerializer(serializers.Serializer):
+    results = SessionSerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+
+
+class AuditEntrySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    at = serializers.DateTimeField()
+    user_id = serializers.CharField(allow_null=True)
+    actor_id = serializers.CharField(allow_null=True)
+    email = serializers.CharField(allow_null=True)
+    ip = serializers.CharField(allow_null=True)
+    user_agent = serializers.CharField(allow_null=True)
+    request_id = serializers.CharField(allow_null=True)
+    details = serializers.DictField()
+
+
+class AuditPageSerializer(serializers.Serializer):
+    results = AuditEntrySerializer(many=True)
+    next = serializers.CharField(allow_null=True)

@@ -10,7 +10,11 @@ from rest_framework.views import APIView
 from apps.accounts import selectors, services
 from apps.accounts.api.serializers import (
     AdminUserSerializer,
+    AuditEntrySerializer,
+    AuditPageSerializer,
     AuthResultSerializer,
+    SessionPageSerializer,
+    SessionSerializer,
     StrictInputSerializer,
     TokenPairSerializer,
     UserSerializer,
@@ -50,6 +54,9 @@ class PublicApi(APIView):
 
 class UserRegisterApi(PublicApi):
     class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "RegisterInput"
+
         email = serializers.EmailField(max_length=254)
         password = serializers.CharField(max_length=256, trim_whitespace=False)
         display_name = serializers.CharField(min_length=1, max_length=80, required=False)
@@ -65,6 +72,9 @@ class UserRegisterApi(PublicApi):
 
 class UserLoginApi(PublicApi):
     class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "LoginInput"
+
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=256, trim_whitespace=False)
 
@@ -79,6 +89,9 @@ class UserLoginApi(PublicApi):
 
 class TokenRefreshApi(PublicApi):
     class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "RefreshInput"
+
         refresh = serializers.CharField(max_length=4096)
 
     @extend_schema(operation_id="auth_refresh", request=InputSerializer,
@@ -115,6 +128,9 @@ class UserMeApi(APIView):
 
 class UserPasswordChangeApi(APIView):
     class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "PasswordChangeInput"
+
         current_password = serializers.CharField(max_length=256, trim_whitespace=False)
         new_password = serializers.CharField(max_length=256, trim_whitespace=False)
 
@@ -128,27 +144,11 @@ class UserPasswordChangeApi(APIView):
 
 
 class SessionListApi(APIView):
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.CharField()
-        device = serializers.CharField(source="user_agent")
-        ip = serializers.CharField()
-        created_at = serializers.DateTimeField()
-        last_used_at = serializers.DateTimeField()
-        expires_at = serializers.DateTimeField()
-        current = serializers.SerializerMethodField()
-
-        def get_current(self, session) -> bool:
-            return session.id == self.context["family"]
-
-    class PageSerializer(serializers.Serializer):
-        results = serializers.ListField(child=serializers.DictField())
-        next = serializers.CharField(allow_null=True)
-
     @extend_schema(
         operation_id="auth_sessions_list",
         parameters=[OpenApiParameter("limit", int, description="1–100, default 20"),
                     OpenApiParameter("cursor", str, description="from the previous page's `next`")],
-        responses={200: PageSerializer, **error_responses(400, 401, 503)},
+        responses={200: SessionPageSerializer, **error_responses(400, 401, 503)},
     )
     def get(self, request):
         principal = request.user
@@ -157,7 +157,7 @@ class SessionListApi(APIView):
         position = pagination.decode_cursor(request.query_params.get("cursor"), scope=scope)
         rows = selectors.session_list(user_id=principal.user_id, position=position, limit=limit)
         items, next_url = _page(request, rows, limit, scope=scope, query={"limit": limit}, sort_field="created_at")
-        results = self.OutputSerializer(items, many=True, context={"family": principal.family}).data
+        results = SessionSerializer(items, many=True, context={"family": principal.family}).data
         return Response({"results": results, "next": next_url})
 
 
@@ -172,6 +172,9 @@ class UserAdminUpdateApi(APIView):
     permission_classes = [IsAdmin]
 
     class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "AdminUserUpdateInput"
+
         role = serializers.ChoiceField(choices=ROLES, required=False)
         is_active = serializers.BooleanField(required=False)
 
@@ -193,28 +196,12 @@ class UserAdminUpdateApi(APIView):
 class AuditListApi(APIView):
     permission_classes = [IsAdmin]
 
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.CharField()
-        type = serializers.CharField()
-        at = serializers.DateTimeField()
-        user_id = serializers.CharField(allow_null=True)
-        actor_id = serializers.CharField(allow_null=True)
-        email = serializers.CharField(allow_null=True)
-        ip = serializers.CharField(allow_null=True)
-        user_agent = serializers.CharField(allow_null=True)
-        request_id = serializers.CharField(allow_null=True)
-        details = serializers.DictField()
-
-    class PageSerializer(serializers.Serializer):
-        results = serializers.ListField(child=serializers.DictField())
-        next = serializers.CharField(allow_null=True)
-
     @extend_schema(
         operation_id="auth_admin_audit_list",
         parameters=[OpenApiParameter("user_id", str), OpenApiParameter("type", str, enum=list(AUDIT_TYPES)),
                     OpenApiParameter("limit", int, description="1–100, default 20"),
                     OpenApiParameter("cursor", str, description="from the previous page's `next`")],
-        responses={200: PageSerializer, **error_responses(400, 401, 403, 503)},
+        responses={200: AuditPageSerializer, **error_responses(400, 401, 403, 503)},
     )
     def get(self, request):
         params = request.query_params
@@ -230,4 +217,4 @@ class AuditListApi(APIView):
         position = pagination.decode_cursor(params.get("cursor"), scope=scope)
         rows = selectors.audit_list(user_id=user_id, type=event_type, position=position, limit=limit)
         items, next_url = _page(request, rows, limit, scope=scope, query={**filters, "limit": limit}, sort_field="at")
-        return Response({"results": self.OutputSerializer(items, many=True).data, "next": next_url})
+        return Response({"results": AuditEntrySerializer(items, many=True).data, "next": next_url})
