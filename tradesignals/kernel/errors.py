@@ -1,4 +1,4 @@
-"""One application-error type, one error shape, one DRF exception handler.
+"""One application-error type and one error shape (the DRF handler is ``kernel.drf.exceptions``).
 
 Every error under ``/api/`` is ``{"error": {code, message, details, request_id}}`` — never a stack
 trace, never HTML.
@@ -99,31 +99,6 @@ def error_response(code: str, message: str, status: int, details: Any = None, he
     return response
 
 
-def _from_drf(exc) -> ApplicationError | None:
-    from rest_framework import exceptions as drf
-
-    if isinstance(exc, drf.ValidationError):
-        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        return ValidationFailed(details=details)
-    if isinstance(exc, drf.ParseError):
-        return MalformedRequest(str(exc.detail))
-    if isinstance(exc, drf.NotAuthenticated):
-        return NotAuthenticated()
-    if isinstance(exc, drf.AuthenticationFailed):
-        return TokenInvalid(str(exc.detail))
-    if isinstance(exc, drf.PermissionDenied):
-        return PermissionDenied(str(exc.detail) if exc.detail != drf.PermissionDenied.default_detail else None)
-    if isinstance(exc, drf.NotFound):
-        return NotFound()
-    if isinstance(exc, drf.MethodNotAllowed):
-        return MethodNotAllowed(str(exc.detail))
-    if isinstance(exc, drf.UnsupportedMediaType):
-        return UnsupportedMediaType(str(exc.detail))
-    if isinstance(exc, drf.Throttled):
-        return RateLimited(retry_after=exc.wait or 60)
-    return None
-
-
 def to_application_error(exc: BaseException) -> ApplicationError | None:
     """Map any known exception to an ApplicationError; None means unexpected (→ 500)."""
     from django_ratelimit.exceptions import Ratelimited
@@ -140,26 +115,4 @@ def to_application_error(exc: BaseException) -> ApplicationError | None:
         return NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return PermissionDenied()
-    return _from_drf(exc)
-
-
-def exception_handler(exc, context):
-    """The one DRF exception handler: every error becomes the envelope."""
-    from rest_framework.exceptions import NotAcceptable
-    from rest_framework.response import Response
-
-    if isinstance(exc, NotAcceptable):
-        return Response(error_body("not_acceptable", str(exc.detail)), status=406)
-    app_error = to_application_error(exc)
-    if app_error is None:
-        logger.exception("unhandled error", exc_info=exc)
-        app_error = ApplicationError()
-    elif app_error.status >= 500:
-        logger.warning("service error: %s", app_error.message)
-    response = Response(error_body(app_error.code, app_error.message, app_error.details), status=app_error.status)
-    for name, value in app_error.headers.items():
-        response[name] = value
-    auth_header = getattr(exc, "auth_header", None)
-    if app_error.status == 401:
-        response["WWW-Authenticate"] = auth_header or 'Bearer realm="api"'
-    return response
+    return None
