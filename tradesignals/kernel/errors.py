@@ -5,7 +5,6 @@ trace, never HTML.
 """
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -13,8 +12,6 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, JsonResponse
 
 from tradesignals.kernel.context import current_request_id
-
-logger = logging.getLogger("tradesignals.errors")
 
 
 class ApplicationError(Exception):
