@@ -2,7 +2,8 @@
 
 The handler counts its runs and its effects in MongoDB so that tests in any process can observe them:
 ``mode`` ``ok`` records one effect, ``fail`` always raises (a poison event), ``hang_once`` blocks forever the
-first time it runs (so the test can kill the consumer mid-handling) and succeeds afterwards.
+first time it runs (so the test can kill the consumer mid-handling) and succeeds afterwards, ``slow``
+takes 1.5 s.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ SCHEMA = {
     "type": "object",
     "required": ["n", "mode"],
     "additionalProperties": False,
-    "properties": {"n": {"type": "integer"}, "mode": {"enum": ["ok", "fail", "hang_once"]}},
+    "properties": {"n": {"type": "integer"}, "mode": {"enum": ["ok", "fail", "hang_once", "slow"]}},
 }
 
 
@@ -39,6 +40,8 @@ def record(event: events.Event) -> None:
             pass
         else:
             threading.Event().wait()  # until the process is killed
+    if mode == "slow":
+        threading.Event().wait(1.5)  # a handler that takes a while (SIGTERM must let it finish)
     # The effect is deliberately not idempotent: a second run would show as count 2.
     db["probe_effects"].update_one({"_id": event.id}, {"$inc": {"count": 1}, "$set": {"n": event.data["n"]}},
                                    upsert=True)

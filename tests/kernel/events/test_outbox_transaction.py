@@ -7,9 +7,11 @@ from tradesignals.kernel import events, mongo
 @pytest.fixture
 def received():
     seen = []
+    events.register_schema("test.happened", {"type": "object"})
     events.subscribe("test.happened", seen.append, app="tests")
     yield seen
     events._subscribers["test.happened"].clear()
+    events.unregister_schema("test.happened")
 
 
 def test_event_published_in_a_transaction_is_delivered_after_commit(received):
@@ -39,3 +41,31 @@ def test_envelope_fields():
     event = events.Event(type="x.y", key="k", data={}, producer="accounts")
     assert set(event.to_dict()) == {"id", "type", "version", "occurred_at", "producer", "key", "data", "request_id"}
     assert events.Event.from_dict(event.to_dict()) == event
+
+
+def test_invalid_payload_is_refused_at_publish_and_nothing_is_written():
+    coll = mongo.database("signals")["test_things"]
+    with pytest.raises(events.EventSchemaError, match="symbol"), events.atomic("signals") as session:
+        coll.insert_one({"_id": "t3"}, session=session)
+        events.publish("trade_signal.deleted", key="s1", producer="signals",
+                       data={"signal_id": "s1", "owner_id": "u1", "status": "pending", "symbol": "BTC"})
+    assert coll.count_documents({}) == 0
+    assert mongo.database("signals")[events.OUTBOX_COLLECTION].count_documents({}) == 0
+
+
+def test_unknown_event_type_is_refused_at_publish():
+    with pytest.raises(events.EventSchemaError, match="unknown event type"):
+        events.publish("trade_signal.exploded", key="s1", data={}, producer="signals")
+    assert mongo.database("signals")[events.OUTBOX_COLLECTION].count_documents({}) == 0
+
+
+def test_every_catalogued_type_has_a_schema_and_a_row_in_the_catalogue():
+    from pathlib import Path
+
+    from tradesignals.kernel.events import registry
+
+    catalogue = (Path(__file__).resolve().parents[3] / "docs" / "events.md").read_text()
+    builtin = sorted(p.stem for p in registry.SCHEMA_DIR.glob("*.json") if not p.stem.startswith("_"))
+    assert len(builtin) == 9
+    for event_type in builtin:
+        assert f"| `{event_type}` |" in catalogue
