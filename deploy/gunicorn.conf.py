@@ -6,7 +6,9 @@ stops accepting, closes its listening socket (new connections are refused, which
 server for any method) and finishes the requests in flight. ``graceful_timeout`` bounds the whole.
 """
 import os
+import shutil
 import signal
+import tempfile
 import threading
 
 from gunicorn import glogging
@@ -40,6 +42,24 @@ accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "").lower() in {"1", "t
 # gunicorn's control socket defaults to one fixed path in $HOME; several instances on one host would
 # fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+# Prometheus multiprocess mode: every worker writes its samples under one directory that /metrics merges.
+# Set before any worker imports prometheus_client; emptied when the master starts.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ts-metrics-")
+
+
+def on_starting(server):
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 class JsonLogger(glogging.Logger):

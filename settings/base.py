@@ -33,6 +33,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "tradesignals.kernel.middleware.RequestIdMiddleware",
+    "tradesignals.kernel.metrics.MetricsMiddleware",
     "tradesignals.kernel.middleware.AccessLogMiddleware",
     "tradesignals.kernel.middleware.BodySizeLimitMiddleware",
     "tradesignals.kernel.ratelimit.GatewayRateLimitMiddleware",
@@ -252,6 +253,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- metrics -----------------------------------------------------------------------------------------
+# /metrics (Prometheus text). The gateway does not route it; set METRICS_TOKEN to require a bearer token too.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 # --- benchmark -------------------------------------------------------------------------------------
 # Mounts a bare Django JsonResponse view at /bench/baseline: the framework's ceiling, measured by `make bench`.

@@ -3,11 +3,12 @@ from django.conf import settings
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from tradesignals.kernel import health
+from tradesignals.kernel import health, metrics
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("health", health.health, name="health"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
