@@ -107,15 +107,3 @@ def render_detail(signal, variant: str) -> bytes:
         data.pop("history", None)
     return render_json(data)
 
-
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.JSONField(allow_null=True)
-    request_id = serializers.CharField(allow_null=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The one error envelope (documentation only)."""
-
-    error = ErrorBodySerializer()

@@ -1,9 +1,12 @@
 """HTTP API of the signals slice (mounted at /api/v1/trade-signals/ when the slice is enabled)."""
+from django.urls import re_path
+
 from apps.signals.api import views
 from tradesignals.kernel.drf.urls import api_route
 
 urlpatterns = [
-    api_route("", views.SignalListCreateApi.as_view(), name="trade-signals"),
+    # The bare `/api/v1/trade-signals` reaches this route through the root URLconf's prefix delegate.
+    re_path(r"^$", views.SignalListCreateApi.as_view(), name="trade-signals"),
     api_route("public", views.SignalPublicListApi.as_view(), name="trade-signals-public"),
     api_route("admin", views.SignalAdminListApi.as_view(), name="trade-signals-admin"),
     api_route(r"(?P<signal_id>[^/]+)/status", views.SignalStatusApi.as_view(), name="trade-signal-status"),

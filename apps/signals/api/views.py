@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 
 from apps.signals import enums, selectors, services
 from apps.signals.api.serializers import (
-    ErrorSerializer,
     ReviewInputSerializer,
     SignalDetailOutputSerializer,
     SignalInputSerializer,
@@ -27,6 +26,7 @@ from apps.signals.models import normalize_symbol
 from tradesignals.kernel.drf import pagination
 from tradesignals.kernel.drf.fields import DecimalJSONParser
 from tradesignals.kernel.drf.permissions import IsAdmin, IsAuthenticatedPrincipal
+from tradesignals.kernel.drf.schema import ErrorEnvelopeSerializer
 from tradesignals.kernel.errors import NotFound, ValidationFailed
 
 TAG = "trade-signals"
@@ -36,7 +36,7 @@ _ETAG_VERSION = re.compile(r'^(?:W/)?"?v?(\d{1,18})p?"?$')
 def _errors(*codes: int) -> dict:
     text = {400: "Validation error", 401: "Not authenticated", 403: "Permission denied", 404: "Not found",
             409: "Conflict", 412: "Precondition failed (stale If-Match)", 429: "Rate limited"}
-    return {code: OpenApiResponse(ErrorSerializer, description=text[code]) for code in codes}
+    return {code: OpenApiResponse(ErrorEnvelopeSerializer, description=text[code]) for code in codes}
 
 
 def _filter_param(name: str, description: str, enum=None) -> OpenApiParameter:
@@ -162,7 +162,8 @@ PRIVATE = "private, no-cache"
 class SignalListCreateApi(CachedResponseMixin, APIView):
     permission_classes = [IsAuthenticatedPrincipal]
 
-    @extend_schema(tags=[TAG], summary="List your own signals",
+    @extend_schema(tags=[TAG], operation_id="trade_signals_list_own",
+                   summary="List your own signals",
                    parameters=[STATUS, SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH],
                    responses={200: SignalPageOutputSerializer, 304: None, **_errors(400, 401, 429)})
     def get(self, request):
@@ -171,7 +172,8 @@ class SignalListCreateApi(CachedResponseMixin, APIView):
                                   rendered_selector=selectors.signal_list_own_rendered,
                                   owner_id=request.user.user_id)
 
-    @extend_schema(tags=[TAG], summary="Create a signal (always pending)", request=SignalInputSerializer,
+    @extend_schema(tags=[TAG], operation_id="trade_signals_create",
+                   summary="Create a signal (always pending)", request=SignalInputSerializer,
                    responses={201: SignalDetailOutputSerializer, **_errors(400, 401, 429)})
     def post(self, request):
         serializer = SignalInputSerializer(data=request.data)
@@ -185,7 +187,8 @@ class SignalListCreateApi(CachedResponseMixin, APIView):
 class SignalPublicListApi(CachedResponseMixin, APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(tags=[TAG], summary="The public feed of approved signals", auth=[],
+    @extend_schema(tags=[TAG], operation_id="trade_signals_list_public",
+                   summary="The public feed of approved signals", auth=[],
                    parameters=[SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH],
                    responses={200: SignalPageOutputSerializer, 304: None, **_errors(400, 429)})
     def get(self, request):
@@ -198,7 +201,8 @@ class SignalPublicListApi(CachedResponseMixin, APIView):
 class SignalAdminListApi(CachedResponseMixin, APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(tags=[TAG], summary="All signals (admin)",
+    @extend_schema(tags=[TAG], operation_id="trade_signals_list_admin",
+                   summary="All signals (admin)",
                    parameters=[OWNER, STATUS, SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH],
                    responses={200: SignalPageOutputSerializer, 304: None, **_errors(400, 401, 403, 429)})
     def get(self, request):
@@ -213,7 +217,8 @@ class SignalDetailApi(CachedResponseMixin, APIView):
             return [AllowAny()]
         return [IsAuthenticatedPrincipal()]
 
-    @extend_schema(tags=[TAG], summary="One signal (history for owner and admins)",
+    @extend_schema(tags=[TAG], operation_id="trade_signal_retrieve",
+                   summary="One signal (history for owner and admins)",
                    parameters=[IF_NONE_MATCH],
                    responses={200: SignalDetailOutputSerializer, 304: None, **_errors(401, 404, 429)})
     def get(self, request, signal_id: str):
@@ -231,7 +236,8 @@ class SignalDetailApi(CachedResponseMixin, APIView):
         return self.cached_response(request, body=entry[variant], etag=entry["etags"][variant],
                                     hit=entry["hit"], cache_control=PRIVATE)
 
-    @extend_schema(tags=[TAG], summary="Edit your signal (approved/rejected go back to pending)",
+    @extend_schema(tags=[TAG], operation_id="trade_signal_update",
+                   summary="Edit your signal (approved/rejected go back to pending)",
                    request=SignalInputSerializer, parameters=[IF_MATCH],
                    responses={200: SignalDetailOutputSerializer, **_errors(400, 401, 403, 404, 409, 412, 429)})
     def patch(self, request, signal_id: str):
@@ -241,7 +247,8 @@ class SignalDetailApi(CachedResponseMixin, APIView):
                                         if_match=parse_if_match(request))
         return _written(signal)
 
-    @extend_schema(tags=[TAG], summary="Delete a signal (owner or admin)", parameters=[IF_MATCH],
+    @extend_schema(tags=[TAG], operation_id="trade_signal_delete",
+                   summary="Delete a signal (owner or admin)", parameters=[IF_MATCH],
                    responses={204: None, **_errors(401, 403, 404, 409, 412, 429)})
     def delete(self, request, signal_id: str):
         services.signal_delete(signal_id=signal_id, actor=request.user, if_match=parse_if_match(request))
@@ -251,7 +258,8 @@ class SignalDetailApi(CachedResponseMixin, APIView):
 class SignalStatusApi(CachedResponseMixin, APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(tags=[TAG], summary="Approve or reject a signal (admin)", request=ReviewInputSerializer,
+    @extend_schema(tags=[TAG], operation_id="trade_signal_review",
+                   summary="Approve or reject a signal (admin)", request=ReviewInputSerializer,
                    parameters=[IF_MATCH],
                    responses={200: SignalDetailOutputSerializer, **_errors(400, 401, 403, 404, 409, 412, 429)})
     def patch(self, request, signal_id: str):

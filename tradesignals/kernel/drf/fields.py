@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -72,6 +73,7 @@ class StrictChoiceField(serializers.ChoiceField):
         return data
 
 
+@extend_schema_field({"type": "string", "format": "decimal", "example": "64000.50"})
 class StrictDecimalField(serializers.Field):
     """A decimal sent as a JSON string or number (parsed as Decimal by ``DecimalJSONParser``), rendered as
     a string. Booleans, floats, arrays, objects, NaN and Infinity are refused."""
