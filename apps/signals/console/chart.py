@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from apps.signals import enums
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 36, 8, 10, 28
+LEFT, RIGHT, TOP, BOTTOM = 36, 20, 10, 28
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,10 @@ def stacked_bars(days) -> dict:
             base -= height
             bars.append(Bar(x=round(x, 2), y=round(base, 2), width=round(bar_w, 2), height=round(height, 2),
                             status=status, label=f"{day.day.isoformat()}: {count} {status}"))
-    ticks = [Tick(y=round(TOP + plot_h - plot_h * value / top, 2), value=value) for value in (0, top // 2, top)
-             if value or value == 0]
+    ticks = [Tick(y=round(TOP + plot_h - plot_h * value / top, 2), value=value)
+             for value in sorted({0, top // 2, top})]
     labels = [DayLabel(x=round(LEFT + index * slot + slot / 2, 2), text=day.day.strftime("%b %d"))
-              for index, day in enumerate(days) if index % 7 == 0 or index == len(days) - 1]
-    return {"width": WIDTH, "height": HEIGHT, "bars": bars, "ticks": sorted({t.value: t for t in ticks}.values(),
-                                                                             key=lambda t: t.value),
+              for index, day in enumerate(days) if (len(days) - 1 - index) % 7 == 0]  # weekly, ending today
+    return {"width": WIDTH, "height": HEIGHT, "bars": bars, "ticks": ticks,
             "labels": labels, "left": LEFT, "right": WIDTH - RIGHT, "baseline": TOP + plot_h,
             "label_y": HEIGHT - 8, "max": top}
