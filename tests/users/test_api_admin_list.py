@@ -46,6 +46,7 @@ def test_admin_lists_everyone_newest_first(admin, directory):
     row = response.json()["results"][0]
     assert set(row) == {"id", "email", "role", "is_active", "display_name", "bio", "avatar_url", "created_at",
                         "signal_counts"}
+    assert emails(admin.get("/api/v1/users")) == emails(response)  # no trailing slash, no redirect
 
 
 def test_search_is_a_case_insensitive_prefix_of_email_or_display_name(admin, directory):
