@@ -73,7 +73,6 @@ class Stack:
                     break
                 except OSError:
                     time.sleep(0.1)
-        port = free_port()
         self.env.update({
             "DJANGO_SETTINGS_MODULE": "settings.prod",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
@@ -83,7 +82,6 @@ class Stack:
             "BENCH_MODE": "true",
             "RATELIMIT_ENABLE": "false",
             "LOG_LEVEL": "WARNING",
-            "WEB_CONCURRENCY": str(self.workers),
             "GUNICORN_THREADS": "1",
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "false",
@@ -91,18 +89,30 @@ class Stack:
         import redis
 
         redis.Redis.from_url(self.env["REDIS_URL"]).flushdb()
+        self.web, url = self.start_web("cached", {})
+        return url
+
+    def start_web(self, name: str, extra_env: dict, workers: int | None = None):
+        """A gunicorn instance of the product (2 sync workers by default) on a free port."""
+        port = free_port()
+        env = {**self.env, **extra_env, "WEB_CONCURRENCY": str(workers or self.workers)}
         web = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
              "--bind", f"127.0.0.1:{port}", "tradesignals.wsgi:application"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.workdir / "gunicorn.log", "wb"))
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+            stderr=open(self.workdir / f"gunicorn-{name}.log", "wb"))  # noqa: SIM115
         self.procs.append(web)
-        self.web = web
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz")
-        return url
+        return web, url
 
-    def worker_pids(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.web.pid)], capture_output=True, text=True).stdout
+    def stop_web(self, web: subprocess.Popen) -> None:
+        web.send_signal(signal.SIGTERM)
+        web.wait(timeout=30)
+
+    def worker_pids(self, web: subprocess.Popen | None = None) -> list[int]:
+        web = web or self.web
+        out = subprocess.run(["pgrep", "-P", str(web.pid)], capture_output=True, text=True).stdout
         return [int(pid) for pid in out.split()]
 
     def stop(self) -> None:
@@ -278,6 +288,7 @@ def main() -> int:
         data = seed(url, stack.env, args.signals)
         bearer = {"Authorization": f"Bearer {data['trader']['access']}"}
         detail_id = data["signal_ids"][len(data["signal_ids"]) // 2]
+        rss: dict[int, float] = {}
         scenarios = [
             ("baseline (bare Django JsonResponse)", "/bench/baseline", lua_script(workdir, "plain")),
             ("/healthz", "/healthz", lua_script(workdir, "healthz")),
@@ -286,8 +297,7 @@ def main() -> int:
             ("detail, JWT (cached)", f"/api/v1/trade-signals/{detail_id}", lua_script(workdir, "detail",
                                                                                    headers=bearer)),
             ("own list, JWT (uncached)", "/api/v1/trade-signals/",
-             lua_script(workdir, "own_nocache", headers={**bearer, "Cache-Control": "no-cache",
-                                                          "X-Bench-Bypass-Cache": "1"})),
+             lua_script(workdir, "own_nocache", headers=bearer), {"CACHE_BACKEND": "null"}),
             ("create signal", "/api/v1/trade-signals/",
              lua_script(workdir, "create", method="POST",
                         headers={**bearer, "Content-Type": "application/json"}, extra=LUA_CREATE)),
@@ -296,14 +306,23 @@ def main() -> int:
                         body=json.dumps({"email": "trader@bench.example", "password": data["password"]}))),
         ]
         rows = []
-        for name, path, script in scenarios:
+        for name, path, script, *variant in scenarios:
+            target, web = url, None
+            if variant:  # the same product with other settings (e.g. no response cache), same machine, same run
+                stack.stop_web(stack.web)  # one instance at a time: the two must not share the cores
+                web, target = stack.start_web("variant", variant[0])
             # a warm-up pass fills caches and connection pools, then the measured pass
-            run_wrk(url + path, script, 2, min(args.connections, 8))
-            result = run_wrk(url + path, script, args.duration, args.connections)
+            run_wrk(target + path, script, 2, min(args.connections, 8))
+            result = run_wrk(target + path, script, args.duration, args.connections)
             result.update({"scenario": name, "path": path})
             rows.append(result)
             print(f"  {name}: {result['rps']:.0f} req/s", flush=True)
-        rss = {pid: round(peak_rss_mb(pid), 1) for pid in stack.worker_pids()}
+            if web is not None:
+                rss.update({pid: round(peak_rss_mb(pid), 1) for pid in stack.worker_pids(web)})
+                stack.stop_web(web)
+                stack.web, url = stack.start_web("cached-again", {})
+            else:
+                rss.update({pid: round(peak_rss_mb(pid), 1) for pid in stack.worker_pids()})
     finally:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
