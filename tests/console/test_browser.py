@@ -245,11 +245,24 @@ def test_browsable_api_lists_and_creates_signals_after_the_html_login(server, op
     body = json.dumps({**SIGNAL, "symbol": "ADA/USDT", "entry_price": "0.4", "stop_loss": "0.35",
                        "take_profit": "0.5"})
     page.fill("#id__content", body)
-    page.locator("#post-generic-content-form button", has_text="POST").click()
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.locator("#post-generic-content-form button", has_text="POST").click()
+    assert posted.value.status == 201
     page.wait_for_function("document.body.innerText.includes('201 Created')")
     assert "ADA/USDT" in page.inner_text("body")
     mine = api(server, "GET", "/api/v1/trade-signals", owner["access"]).json()["results"]
     assert {item["symbol"] for item in mine} == {"XRP/USDT", "ADA/USDT"}
+
+    # Edit it through the detail page's PATCH form.
+    created = next(item for item in mine if item["symbol"] == "ADA/USDT")
+    page.goto(f"/api/v1/trade-signals/{created['id']}")
+    assert "Breakout above the weekly range" in page.inner_text("body")
+    page.fill("#put-generic-content-form textarea", json.dumps({"rationale": "Edited in the browsable API."}))
+    with page.expect_response(lambda r: r.request.method == "PATCH") as patched:
+        page.locator("#put-generic-content-form button", has_text="PATCH").click()
+    assert patched.value.status == 200
+    detail = api(server, "GET", f"/api/v1/trade-signals/{created['id']}", owner["access"]).json()
+    assert detail["rationale"] == "Edited in the browsable API." and detail["version"] == 2
 
     # The same cookie without the CSRF token is refused.
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
