@@ -179,3 +179,16 @@ def test_all_signals_filters_by_status(admin):
     assert f"/console/signals/{approved.id}/" in body and f"/console/signals/{pending.id}/" not in body
     both = admin.get("/console/signals/").content.decode()
     assert f"/console/signals/{approved.id}/" in both and f"/console/signals/{pending.id}/" in both
+
+
+def test_a_decision_posted_with_an_expired_cookie_is_not_replayed():
+    signal = create()
+    page = f"/console/signals/{signal.id}/"
+    client = Client()
+    client.cookies[settings.AUTH_ACCESS_COOKIE] = make_token("admin1", role="admin", ttl=-60)
+    response = client.post(page, {"version": 1, "decision": "approved"})
+    assert response.status_code == 303 and response["Location"] == f"/auth/login/?next={page.replace('/', '%2F')}"
+    client.cookies[settings.AUTH_REFRESH_COOKIE] = "a-refresh-token"
+    response = client.post(page, {"version": 1, "decision": "approved"})
+    assert response.status_code == 303 and response["Location"] == f"/auth/refresh/?next={page.replace('/', '%2F')}"
+    assert TradeSignal.objects.get(id=signal.id).status == "pending"
