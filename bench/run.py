@@ -7,7 +7,6 @@ with wrk pinned to its own core. Results go to bench/results/<timestamp>.json wi
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import json
 import os
 import platform
@@ -138,20 +137,6 @@ def peak_rss_mb(pid: int) -> float:
 
 # --- seeding through the public API ---------------------------------------------------------------------
 
-SYMBOLS = ["BTCUSDT", "ETHUSDT", "AAPL", "EURUSD", "XAUUSD", "SOL/USDT", "MSFT", "TSLA"]
-
-
-def signal_body(i: int) -> dict:
-    entry = 100 + (i % 500)
-    if i % 2:
-        return {"symbol": SYMBOLS[i % len(SYMBOLS)], "direction": "long", "entry_price": f"{entry}.50",
-                "stop_loss": f"{entry - 5}.00", "take_profit": f"{entry + 12}.25", "timeframe": "4h",
-                "rationale": f"Breakout retest number {i}"}
-    return {"symbol": SYMBOLS[i % len(SYMBOLS)], "direction": "short", "entry_price": f"{entry}.50",
-            "stop_loss": f"{entry + 5}.00", "take_profit": f"{entry - 12}.25", "timeframe": "1h",
-            "rationale": f"Rejection at resistance {i}"}
-
-
 def register(url: str, email: str, password: str) -> dict:
     response = requests.post(f"{url}/api/v1/auth/register",
                              json={"email": email, "password": password, "display_name": email.split("@")[0]},
@@ -172,31 +157,35 @@ def login(url: str, email: str, password: str) -> dict:
     return response.json()
 
 
-def seed(url: str, env: dict, n_signals: int, approve_every: int = 2) -> dict:
+def bulk_seed(env: dict, owner_id: str, count: int) -> None:
+    """Load ``count`` signals for ``owner_id`` directly (half approved); see bench/seed.py."""
+    started = time.monotonic()
+    subprocess.run([str(BIN / "python"), str(ROOT / "bench" / "seed.py"), "--owner-id", owner_id,
+                    "--count", str(count)], cwd=ROOT, env=env, check=True, capture_output=True)
+    print(f"seeded {count} signals in {time.monotonic() - started:.1f}s", flush=True)
+
+
+def flush_cache(env: dict) -> None:
+    import redis
+
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+
+
+def seed(url: str, env: dict, n_signals: int) -> dict:
+    """Two accounts through the API (one made admin by the management command), then the signals."""
     password = "bench-" + secrets.token_urlsafe(12)
     trader = register(url, "trader@bench.example", password)
     register(url, "admin@bench.example", password)
     make_admin(env, "admin@bench.example", password)
     admin = login(url, "admin@bench.example", password)
-    t_head = {"Authorization": f"Bearer {trader['access']}"}
-    a_head = {"Authorization": f"Bearer {admin['access']}"}
-    session = requests.Session()
+    bulk_seed(env, trader["user"]["id"], n_signals)
+    return {"trader": trader, "admin": admin, "password": password}
 
-    def create(i: int) -> str:
-        response = session.post(f"{url}/api/v1/trade-signals/", json=signal_body(i), headers=t_head, timeout=60)
-        response.raise_for_status()
-        signal_id = response.json()["id"]
-        if i % approve_every == 0:
-            session.patch(f"{url}/api/v1/trade-signals/{signal_id}/status",
-                          json={"status": "approved", "reason": "bench"}, headers=a_head,
-                          timeout=60).raise_for_status()
-        return signal_id
 
-    started = time.monotonic()
-    with cf.ThreadPoolExecutor(max_workers=4) as pool:
-        ids = list(pool.map(create, range(n_signals)))
-    print(f"seeded {n_signals} signals in {time.monotonic() - started:.1f}s", flush=True)
-    return {"trader": trader, "admin": admin, "password": password, "signal_ids": ids}
+def first_signal_id(url: str, bearer: dict) -> str:
+    response = requests.get(f"{url}/api/v1/trade-signals/?limit=1", headers=bearer, timeout=30)
+    response.raise_for_status()
+    return response.json()["results"][0]["id"]
 
 
 # --- load -------------------------------------------------------------------------------------------------
@@ -272,57 +261,97 @@ def ensure_wrk() -> None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
 
 
+def measure(stack: Stack, url: str, scenario: dict, args) -> dict:
+    connections = scenario.get("connections", args.connections)
+    run_wrk(url + scenario["path"], scenario["script"], 2, min(connections, 8))  # warm caches and pools
+    result = run_wrk(url + scenario["path"], scenario["script"], args.duration, connections)
+    result.update({"scenario": scenario["name"], "path": scenario["path"], "connections": connections})
+    print(f"  {scenario['name']}: {result['rps']:.0f} req/s", flush=True)
+    return result
+
+
+def scaling(stack: Stack, url: str, workdir: Path, args) -> list[dict]:
+    """p50 of the own list and the public feed, cached and uncached, at 1 000 and at 100 000 signals."""
+    trader = register(url, "scale@bench.example", "bench-" + secrets.token_urlsafe(12))
+    bearer = {"Authorization": f"Bearer {trader['access']}"}
+    lists = [("own list", "/api/v1/trade-signals/", lua_script(workdir, "scale_own", headers=bearer)),
+             ("public feed", "/api/v1/trade-signals/public", lua_script(workdir, "scale_public"))]
+    rows, seeded = [], 0
+    for size in (1_000, 100_000):
+        bulk_seed(stack.env, trader["user"]["id"], size - seeded)
+        seeded = size
+        for mode, env in (("cached", {}), ("uncached", {"CACHE_BACKEND": "null"})):
+            stack.stop_web(stack.web)
+            flush_cache(stack.env)
+            stack.web, target = stack.start_web(f"scale-{mode}", env)
+            for name, path, script in lists:
+                run_wrk(target + path, script, 2, 4)
+                result = run_wrk(target + path, script, args.duration, 16)
+                rows.append({"signals": size, "mode": mode, "read": name, "p50_ms": result["p50_ms"],
+                             "rps": result["rps"]})
+                print(f"  {size} signals, {name} ({mode}): p50 {result['p50_ms']:.2f} ms", flush=True)
+    stack.stop_web(stack.web)
+    stack.web, _ = stack.start_web("cached", {})
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--signals", type=int, default=int(os.environ.get("BENCH_SIGNALS", "10000")))
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "10")))
     parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS", "64")))
+    parser.add_argument("--write-connections", type=int, default=8,
+                        help="concurrency of the write scenarios (create, login): each costs CPU, not I/O")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--scaling", action="store_true", default=os.environ.get("BENCH_SCALING") == "1",
+                        help="also compare list p50 at 1 000 and 100 000 signals (slow)")
     args = parser.parse_args()
     ensure_wrk()
 
     workdir = Path(tempfile.mkdtemp(prefix="ts-bench-"))
     stack = Stack(workdir, args.workers)
+    rss: dict[int, float] = {}
+    scale_rows: list[dict] = []
     try:
         url = stack.start()
         data = seed(url, stack.env, args.signals)
         bearer = {"Authorization": f"Bearer {data['trader']['access']}"}
-        detail_id = data["signal_ids"][len(data["signal_ids"]) // 2]
-        rss: dict[int, float] = {}
+        detail_id = first_signal_id(url, bearer)
         scenarios = [
-            ("baseline (bare Django JsonResponse)", "/bench/baseline", lua_script(workdir, "plain")),
-            ("/healthz", "/healthz", lua_script(workdir, "healthz")),
-            ("public feed (cached)", "/api/v1/trade-signals/public", lua_script(workdir, "public")),
-            ("own list, JWT (cached)", "/api/v1/trade-signals/", lua_script(workdir, "own", headers=bearer)),
-            ("detail, JWT (cached)", f"/api/v1/trade-signals/{detail_id}", lua_script(workdir, "detail",
-                                                                                   headers=bearer)),
-            ("own list, JWT (uncached)", "/api/v1/trade-signals/",
-             lua_script(workdir, "own_nocache", headers=bearer), {"CACHE_BACKEND": "null"}),
-            ("create signal", "/api/v1/trade-signals/",
-             lua_script(workdir, "create", method="POST",
-                        headers={**bearer, "Content-Type": "application/json"}, extra=LUA_CREATE)),
-            ("login", "/api/v1/auth/login",
-             lua_script(workdir, "login", method="POST", headers={"Content-Type": "application/json"},
-                        body=json.dumps({"email": "trader@bench.example", "password": data["password"]}))),
+            {"name": "baseline (bare Django JsonResponse)", "path": "/bench/baseline",
+             "script": lua_script(workdir, "plain")},
+            {"name": "/healthz", "path": "/healthz", "script": lua_script(workdir, "healthz")},
+            {"name": "public feed (cached)", "path": "/api/v1/trade-signals/public",
+             "script": lua_script(workdir, "public")},
+            {"name": "own list, JWT (cached)", "path": "/api/v1/trade-signals/",
+             "script": lua_script(workdir, "own", headers=bearer)},
+            {"name": "detail, JWT (cached)", "path": f"/api/v1/trade-signals/{detail_id}",
+             "script": lua_script(workdir, "detail", headers=bearer)},
+            # the same product with the response cache off: a second instance, run alone on the cores
+            {"name": "own list, JWT (uncached)", "path": "/api/v1/trade-signals/",
+             "script": lua_script(workdir, "own_nocache", headers=bearer), "env": {"CACHE_BACKEND": "null"}},
+            {"name": "create signal", "path": "/api/v1/trade-signals/", "connections": args.write_connections,
+             "script": lua_script(workdir, "create", method="POST",
+                                  headers={**bearer, "Content-Type": "application/json"}, extra=LUA_CREATE)},
+            {"name": "login", "path": "/api/v1/auth/login", "connections": args.write_connections,
+             "script": lua_script(workdir, "login", method="POST", headers={"Content-Type": "application/json"},
+                                  body=json.dumps({"email": "trader@bench.example",
+                                                   "password": data["password"]}))},
         ]
         rows = []
-        for name, path, script, *variant in scenarios:
-            target, web = url, None
-            if variant:  # the same product with other settings (e.g. no response cache), same machine, same run
-                stack.stop_web(stack.web)  # one instance at a time: the two must not share the cores
-                web, target = stack.start_web("variant", variant[0])
-            # a warm-up pass fills caches and connection pools, then the measured pass
-            run_wrk(target + path, script, 2, min(args.connections, 8))
-            result = run_wrk(target + path, script, args.duration, args.connections)
-            result.update({"scenario": name, "path": path})
-            rows.append(result)
-            print(f"  {name}: {result['rps']:.0f} req/s", flush=True)
-            if web is not None:
+        for scenario in scenarios:
+            if "env" in scenario:
+                stack.stop_web(stack.web)
+                web, target = stack.start_web("variant", scenario["env"])
+                rows.append(measure(stack, target, scenario, args))
                 rss.update({pid: round(peak_rss_mb(pid), 1) for pid in stack.worker_pids(web)})
                 stack.stop_web(web)
                 stack.web, url = stack.start_web("cached-again", {})
             else:
+                rows.append(measure(stack, url, scenario, args))
                 rss.update({pid: round(peak_rss_mb(pid), 1) for pid in stack.worker_pids()})
+        if args.scaling:
+            scale_rows = scaling(stack, url, workdir, args)
     finally:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -330,21 +359,33 @@ def main() -> int:
     baseline = rows[0]["rps"] or 1.0
     for row in rows:
         row["ratio_to_baseline"] = round(row["rps"] / baseline, 3)
+    by_name = {row["scenario"]: row for row in rows}
+    cache_gain = by_name["own list, JWT (cached)"]["rps"] / max(by_name["own list, JWT (uncached)"]["rps"], 0.01)
     peak = max(rss.values()) if rss else 0.0
-    header = f"{'scenario':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'ratio':>7}"
+    header = f"{'scenario':40} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'ratio':>7}"
     print("\n" + header + "\n" + "-" * len(header))
     for row in rows:
-        print(f"{row['scenario']:40} {row['rps']:9.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} "
-              f"{row['non_2xx'] + row['socket_errors']:8d} {row['ratio_to_baseline']:7.2f}")
-    print(f"peak RSS per worker: {', '.join(f'{v} MB' for v in rss.values())} (max {peak} MB); "
-          f"{args.signals} signals, {args.connections} connections, {args.duration}s per scenario")
+        print(f"{row['scenario']:40} {row['connections']:5d} {row['rps']:9.0f} {row['p50_ms']:8.2f} "
+              f"{row['p99_ms']:8.2f} {row['non_2xx'] + row['socket_errors']:8d} {row['ratio_to_baseline']:7.2f}")
+    print(f"own list cached / uncached: {cache_gain:.1f}x")
+    print(f"peak RSS per worker: max {peak} MB over {len(rss)} workers; {args.signals} signals, "
+          f"{args.duration}s per scenario")
+    if scale_rows:
+        print(f"\n{'read':14} {'mode':9} {'p50 @1k ms':>11} {'p50 @100k ms':>13} {'ratio':>6}")
+        for read in ("own list", "public feed"):
+            for mode in ("cached", "uncached"):
+                small = next(r for r in scale_rows if (r["read"], r["mode"], r["signals"]) == (read, mode, 1_000))
+                big = next(r for r in scale_rows if (r["read"], r["mode"], r["signals"]) == (read, mode, 100_000))
+                print(f"{read:14} {mode:9} {small['p50_ms']:11.2f} {big['p50_ms']:13.2f} "
+                      f"{big['p50_ms'] / max(small['p50_ms'], 0.001):6.2f}")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"{stamp}.json"
     out.write_text(json.dumps({"date": stamp, "machine": machine_facts(), "signals": args.signals,
                                "connections": args.connections, "duration_s": args.duration,
-                               "peak_rss_mb_per_worker": rss, "scenarios": rows}, indent=2))
+                               "peak_rss_mb_per_worker": rss, "own_list_cached_over_uncached": cache_gain,
+                               "scenarios": rows, "scaling": scale_rows}, indent=2))
     print(f"results: {out.relative_to(ROOT)}")
     return 0
 
