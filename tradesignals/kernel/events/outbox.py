@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -46,7 +47,8 @@ def ensure_indexes(alias: str) -> None:
 def new_entry(envelope: dict) -> dict:
     now = datetime.now(UTC)
     return {"_id": envelope["id"], "envelope": envelope, "type": envelope["type"], "key": envelope["key"],
-            "status": "pending", "seq": next_seq(), "created_at": now, "attempts": 0, "next_attempt_at": now}
+            "status": "pending", "seq": next_seq(), "created_at": now, "attempts": 0, "next_attempt_at": now,
+            "lease_until": None}
 
 
 def pending(alias: str, *, keys: set[str] | None = None, limit: int = 500) -> list[dict]:
@@ -54,6 +56,24 @@ def pending(alias: str, *, keys: set[str] | None = None, limit: int = 500) -> li
     if keys is not None:
         query["key"] = {"$in": sorted(keys)}
     return list(collection(alias).find(query).sort("seq", 1).limit(limit))
+
+
+def lease(alias: str, ids: list[str], *, now: datetime) -> set[str]:
+    """Lease pending, unleased entries to this sender for a short while; return the ids it now holds."""
+    token = uuid.uuid4().hex
+    until = now + timedelta(milliseconds=2 * settings.EVENT_PUBLISH_TIMEOUT_MS + 1000)
+    coll = collection(alias)
+    coll.update_many(
+        {"_id": {"$in": ids}, "status": "pending",
+         "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]},
+        {"$set": {"lease_until": until, "lease_owner": token}},
+    )
+    return {doc["_id"] for doc in coll.find({"_id": {"$in": ids}, "lease_owner": token}, {"_id": 1})}
+
+
+def release(alias: str, ids: list[str]) -> None:
+    collection(alias).update_many({"_id": {"$in": ids}, "status": "pending"},
+                                  {"$set": {"lease_until": None, "lease_owner": None}})
 
 
 def mark_sent(alias: str, ids: list[str], *, dead_lettered: bool = False) -> None:
@@ -77,7 +97,8 @@ def mark_retry(alias: str, entry: dict, error: str) -> int:
     next_at = datetime.now(UTC) + timedelta(seconds=backoff_seconds(attempts))
     collection(alias).update_one(
         {"_id": entry["_id"], "status": "pending"},
-        {"$set": {"attempts": attempts, "next_attempt_at": next_at, "last_error": error[:500]}},
+        {"$set": {"attempts": attempts, "next_attempt_at": next_at, "last_error": error[:500],
+                  "lease_until": None, "lease_owner": None}},
     )
     return attempts
 

@@ -27,17 +27,33 @@ def _aware(value: datetime) -> datetime:
 
 
 def flush(alias: str, *, keys: set[str] | None = None, backend: backends.Backend | None = None) -> int:
-    """Send what is due in ``alias``'s outbox (only ``keys`` when given); return how many were settled."""
+    """Send what is due in ``alias``'s outbox (only ``keys`` when given); return how many were settled.
+
+    Entries are leased to this sender first (``lease_until``), so the after-commit send and relay loops
+    running at the same time do not both send them; a sender that dies mid-send loses its lease quickly.
+    """
     backend = backend or backends.get()
     now = datetime.now(UTC)
     waiting: set[str] = set()
-    batch = []
+    due = []
     for entry in outbox.pending(alias, keys=keys):
         if entry["key"] in waiting:
             continue
-        if _aware(entry.get("next_attempt_at", now)) > now:
-            if backend.strict_key_order:
+        leased = entry.get("lease_until") is not None and _aware(entry["lease_until"]) > now
+        if leased or _aware(entry.get("next_attempt_at", now)) > now:
+            if backend.strict_key_order or leased:
                 waiting.add(entry["key"])
+            continue
+        due.append(entry)
+    if not due:
+        return 0
+    owned = outbox.lease(alias, [e["_id"] for e in due], now=now)
+    batch = []
+    for entry in due:  # an entry another sender leased first holds back the rest of its key
+        if entry["key"] in waiting:
+            continue
+        if entry["_id"] not in owned:
+            waiting.add(entry["key"])
             continue
         batch.append(entry)
     if not batch:
@@ -46,6 +62,10 @@ def flush(alias: str, *, keys: set[str] | None = None, backend: backends.Backend
         results = backend.send(batch)
     except BrokerUnavailable as exc:
         outbox.mark_retry(alias, batch[0], str(exc))
+        outbox.release(alias, [e["_id"] for e in batch])
+        raise
+    except Exception:
+        outbox.release(alias, [e["_id"] for e in batch])
         raise
     sent = [i for i, r in results.items() if r.verdict is Verdict.SENT]
     dead = [i for i, r in results.items() if r.verdict is Verdict.DEAD]
