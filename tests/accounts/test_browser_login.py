@@ -169,3 +169,20 @@ def test_browsable_api_links_to_the_login_page(user):
     page = Client().get("/api/v1/auth/me", HTTP_ACCEPT="text/html")
     assert page.status_code == 401
     assert "href='/auth/login/?next=/api/v1/auth/me'" in page.content.decode()
+
+
+def test_html_login_is_rate_limited_with_retry_after(browser, user, settings):
+    settings.AUTH_RATE_LIMIT_MAX = 1
+    assert login(browser, user, password="wrong-password-123").status_code == 401
+    limited = login(browser, user)
+    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+    assert settings.AUTH_ACCESS_COOKIE not in limited.cookies
+
+
+def test_rate_limited_renewal_explains_instead_of_failing(browser, user, settings):
+    login(browser, user)
+    settings.REFRESH_RATE_LIMIT_MAX = 1
+    assert browser.get("/auth/refresh/?next=/api/v1/auth/me").status_code == 302
+    limited = browser.get("/auth/refresh/?next=/api/v1/auth/me")
+    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+    assert "Too many requests" in limited.content.decode()

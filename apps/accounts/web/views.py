@@ -105,15 +105,19 @@ class LogoutView(View):
         access = request.COOKIES.get(settings.AUTH_ACCESS_COOKIE)
         refresh = request.COOKIES.get(settings.AUTH_REFRESH_COOKIE)
         done = False
-        if access:
-            try:
-                principal = Principal.from_claims(tokens.verify(access))
-                services.session_logout(principal=principal, client=client)
-                done = True
-            except TokenInvalid:
-                pass
-        if refresh and not done:
-            services.session_logout_refresh(refresh_token=refresh, client=client)
+        try:
+            if access:
+                try:
+                    principal = Principal.from_claims(tokens.verify(access))
+                    services.session_logout(principal=principal, client=client)
+                    done = True
+                except TokenInvalid:
+                    pass
+            if refresh and not done:
+                services.session_logout_refresh(refresh_token=refresh, client=client)
+        except ApplicationError as error:  # the store is down: say so, keep the cookies for a retry
+            return render(request, "accounts/logout.html", {"next": safe_next(request.GET.get("next")),
+                                                            "error": error.message}, status=error.status)
         response = HttpResponseRedirect(LOGIN_PATH)
         clear_auth_cookies(response)
         return response
@@ -134,6 +138,9 @@ class RefreshView(View):
             response = HttpResponseRedirect(f"{LOGIN_PATH}?{_query(next_url)}")
             clear_auth_cookies(response)
             return response
+        except ApplicationError as error:  # rate limited or store down: explain, keep the cookies
+            return _page(request, LoginForm(), next_url=next_url, error=error.message, status=error.status,
+                         headers=error.headers)
         response = HttpResponseRedirect(next_url)
         set_auth_cookies(response, pair)
         # Loop guard: the page we return to must not bounce here again within a few seconds.

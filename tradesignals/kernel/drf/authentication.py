@@ -23,16 +23,24 @@ class AuthError(exceptions.AuthenticationFailed):
         self.status_code = app_error.status
 
 
-def principal_from_token(raw: str) -> Principal:
-    """Verify an access token and its revocation state; raise an ApplicationError otherwise."""
-    principal = Principal.from_claims(tokens.verify(raw, expected_type=tokens.ACCESS))
+VERIFIED_ATTR = "_ts_verified_access"  # (raw, claims) left on the Django request by the gateway rate limiter
+
+
+def principal_from_token(raw: str, *, claims: dict | None = None) -> Principal:
+    """Verify an access token and its revocation state; raise an ApplicationError otherwise.
+
+    ``claims`` may carry the result of an earlier ``tokens.verify(raw)`` in the same request.
+    """
+    principal = Principal.from_claims(claims or tokens.verify(raw, expected_type=tokens.ACCESS))
     revocation.check(principal)
     return principal
 
 
-def _authenticate(raw: str):
+def _authenticate(raw: str, request=None):
+    cached = getattr(getattr(request, "_request", request), VERIFIED_ATTR, None)
+    claims = cached[1] if cached and cached[0] == raw else None
     try:
-        principal = principal_from_token(raw)
+        principal = principal_from_token(raw, claims=claims)
     except ApplicationError as error:
         raise AuthError(error) from None
     return principal, principal
@@ -48,7 +56,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         parts = header.split()
         if len(parts) != 2 or parts[0].lower() != self.keyword.lower():
             raise AuthError(TokenInvalid("Use 'Authorization: Bearer <access token>'."))
-        return _authenticate(parts[1])
+        return _authenticate(parts[1], request)
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="api"'
@@ -61,7 +69,7 @@ class CookieTokenAuthentication(BaseAuthentication):
         raw = request.COOKIES.get(settings.AUTH_ACCESS_COOKIE)
         if not raw:
             return None
-        result = _authenticate(raw)
+        result = _authenticate(raw, request)
         self._enforce_csrf(request)
         return result
 
