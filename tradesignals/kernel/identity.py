@@ -21,6 +21,10 @@ class Principal:
     is_authenticated = True
     is_anonymous = False
 
+    def __str__(self) -> str:
+        # What DRF's browsable API prints for the logged-in user: never token ids.
+        return self.name or f"user {self.user_id}"
+
     @property
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
