@@ -2,16 +2,16 @@
 import pytest
 
 OPERATIONS = {
-    ("/api/v1/trade-signals/", "get"): ({"status", "symbol", "direction", "timeframe", "limit", "cursor"},
+    ("/api/v1/trade-signals", "get"): ({"status", "symbol", "direction", "timeframe", "limit", "cursor"},
                                         {"200", "400", "401"}),
-    ("/api/v1/trade-signals/", "post"): (set(), {"201", "400", "401"}),
-    ("/api/v1/trade-signals/public/", "get"): ({"symbol", "direction", "timeframe", "limit", "cursor"}, {"200", "400"}),
-    ("/api/v1/trade-signals/admin/", "get"): ({"owner_id", "status", "symbol", "limit", "cursor"},
+    ("/api/v1/trade-signals", "post"): (set(), {"201", "400", "401"}),
+    ("/api/v1/trade-signals/public", "get"): ({"symbol", "direction", "timeframe", "limit", "cursor"}, {"200", "400"}),
+    ("/api/v1/trade-signals/admin", "get"): ({"owner_id", "status", "symbol", "limit", "cursor"},
                                               {"200", "400", "401", "403"}),
-    ("/api/v1/trade-signals/{signal_id}/", "get"): (set(), {"200", "304", "404"}),
-    ("/api/v1/trade-signals/{signal_id}/", "patch"): (set(), {"200", "400", "401", "403", "404", "409", "412"}),
-    ("/api/v1/trade-signals/{signal_id}/", "delete"): (set(), {"204", "401", "403", "404", "412"}),
-    ("/api/v1/trade-signals/{signal_id}/status/", "patch"): (set(), {"200", "400", "401", "403", "404", "409",
+    ("/api/v1/trade-signals/{signal_id}", "get"): (set(), {"200", "304", "404"}),
+    ("/api/v1/trade-signals/{signal_id}", "patch"): (set(), {"200", "400", "401", "403", "404", "409", "412"}),
+    ("/api/v1/trade-signals/{signal_id}", "delete"): (set(), {"204", "401", "403", "404", "412"}),
+    ("/api/v1/trade-signals/{signal_id}/status", "patch"): (set(), {"200", "400", "401", "403", "404", "409",
                                                                     "412"}),
 }
 

@@ -57,3 +57,11 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     """``extend_schema(responses={200: Out, **error_responses(400, 401)})``: the one error envelope."""
     return {status: OpenApiResponse(ErrorEnvelopeSerializer, description=_DESCRIPTIONS.get(status, "error"))
             for status in statuses}
+
+
+def strip_trailing_slashes(result, generator, request, public):
+    """Document API paths without the trailing slash (DESIGN §4); the slashed form is still accepted."""
+    result["paths"] = {
+        (path.rstrip("/") if path.startswith("/api/v1/") else path): item for path, item in result["paths"].items()
+    }
+    return result
