@@ -1,0 +1,310 @@
+"""The deployable slices as a real cluster on loopback.
+
+nginx (the gateway) in front of accounts×2, users×1, signals×2 gunicorn instances and a consumers process,
+sharing one Redis (cache, security state, Redis Streams bus) and the MongoDB-compatible server, each slice in
+its own database. Everything goes through real sockets; every process is stopped at the end.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import pymongo
+import pytest
+import redis
+import requests
+
+from tests.deploy.gateway import Nginx, nginx_binary
+from tests.support.procs import ROOT, Gunicorn
+from tests.support.servers import require, wait_until
+
+pytestmark = pytest.mark.cluster
+
+PASSWORD = "cluster journey passphrase 42"
+LOGIN_LIMIT = 5
+
+
+def _signal_body(symbol: str = "BTC/USDT") -> dict:
+    return {"symbol": symbol, "direction": "long", "entry_price": "64000.10", "stop_loss": "63000",
+            "take_profit": "66000.50", "timeframe": "4h", "rationale": "Breakout above the weekly range."}
+
+
+class Cluster:
+    def __init__(self, mongo_uri: str, redis_url: str):
+        tag = uuid.uuid4().hex[:6]
+        parts = urlsplit(mongo_uri)
+        self.databases = {alias: f"ts_cluster_{tag}_{alias}" for alias in ("accounts", "users", "signals")}
+        self.mongo_base = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+        # The cluster's own Redis database, so the per-test flush of the test database never touches it.
+        redis_parts = urlsplit(redis_url)
+        db = (int(redis_parts.path.strip("/") or 0) + 1) % 16
+        self.redis_url = urlunsplit((redis_parts.scheme, redis_parts.netloc, f"/{db}", "", ""))
+        self.env = {
+            "DJANGO_SETTINGS_MODULE": "tests.deploy.slow_settings",  # the real app plus /test/slow
+            "EVENT_BUS": "redis",
+            "REDIS_ENABLED": "true",
+            "REDIS_URL": self.redis_url,
+            "EVENT_REDIS_URL": self.redis_url,
+            "TRUSTED_PROXIES": "127.0.0.1/32",
+            "AUTH_RATE_LIMIT_MAX": str(LOGIN_LIMIT),
+            "MONGODB_URI": f"{self.mongo_base}/{self.databases['signals']}",
+            **{f"MONGODB_URI_{alias.upper()}": f"{self.mongo_base}/{name}" for alias, name in self.databases.items()},
+        }
+        self.web: dict[str, list[Gunicorn]] = {}
+        self.consumers: subprocess.Popen | None = None
+        self.nginx: Nginx | None = None
+
+    def slice_env(self, name: str) -> dict:
+        return {**self.env, "TRADESIGNALS_SLICES": name}
+
+    def start(self) -> Cluster:
+        redis.Redis.from_url(self.redis_url).flushdb()
+        try:
+            for name, count in (("accounts", 2), ("users", 1), ("signals", 2)):
+                self.web[name] = [Gunicorn(self.slice_env(name), name=f"{name}-{i}").start() for i in range(count)]
+            self.consumers = subprocess.Popen(
+                [sys.executable, "manage.py", "run_consumers"], cwd=ROOT,
+                env={**os.environ, **self.env, "TRADESIGNALS_SLICES": "accounts,users,signals"},
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            upstreams = {name: [f"127.0.0.1:{g.port}" for g in instances] for name, instances in self.web.items()}
+            self.nginx = Nginx(upstreams).start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    @property
+    def url(self) -> str:
+        return self.nginx.url
+
+    def make_admin(self, email: str) -> None:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "createadmin", "--email", email, "--password-env", "CLUSTER_ADMIN_PW"],
+            cwd=ROOT, env={**os.environ, **self.slice_env("accounts"), "CLUSTER_ADMIN_PW": PASSWORD},
+            capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+
+    def stop(self) -> None:
+        if self.nginx:
+            self.nginx.stop()
+        if self.consumers and self.consumers.poll() is None:
+            self.consumers.terminate()
+            try:
+                self.consumers.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.consumers.kill()
+        for instances in self.web.values():
+            for instance in instances:
+                instance.stop(timeout=20)
+        client = pymongo.MongoClient(self.mongo_base, serverSelectionTimeoutMS=2000)
+        for name in self.databases.values():
+            client.drop_database(name)
+        client.close()
+        redis.Redis.from_url(self.redis_url).flushdb()
+
+
+@pytest.fixture(scope="module")
+def cluster(mongo_server, redis_server_url):
+    require(nginx_binary() is not None, "nginx is not installed")
+    running = Cluster(mongo_server.uri, redis_server_url).start()
+    yield running
+    running.stop()
+
+
+def register(base: str, email: str) -> dict:
+    response = requests.post(f"{base}/api/v1/auth/register", json={"email": email, "password": PASSWORD},
+                             timeout=30)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def login(base: str, email: str, **kwargs) -> requests.Response:
+    return requests.post(f"{base}/api/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=30,
+                         **kwargs)
+
+
+class FromAddress(requests.adapters.HTTPAdapter):
+    """Connect from another loopback address: the client must not look like the trusted proxy (127.0.0.1)."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_full_journey_through_the_gateway(cluster):
+    base = cluster.url
+    trader = register(base, f"trader-{uuid.uuid4().hex[:8]}@example.com")
+    register(base, "admin@example.com")
+    cluster.make_admin("admin@example.com")
+    admin = login(base, "admin@example.com")
+    assert admin.status_code == 200 and admin.json()["user"]["role"] == "admin"
+    admin_token = admin.json()["access"]
+
+    created = requests.post(f"{base}/api/v1/trade-signals", json=_signal_body(), headers=bearer(trader["access"]),
+                            timeout=30)
+    assert created.status_code == 201, created.text
+    signal_id = created.json()["id"]
+    assert created.headers["Location"].endswith(f"/api/v1/trade-signals/{signal_id}")
+
+    approved = requests.patch(f"{base}/api/v1/trade-signals/{signal_id}/status",
+                              json={"status": "approved", "reason": "clean setup"}, headers=bearer(admin_token),
+                              timeout=30)
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+
+    feed = requests.get(f"{base}/api/v1/trade-signals/public", timeout=30)
+    assert feed.status_code == 200
+    assert signal_id in [item["id"] for item in feed.json()["results"]]
+
+    # The users slice learns about the signal only through the bus (consumers process, Redis Streams).
+    def approved_count():
+        response = requests.get(f"{base}/api/v1/users/me", headers=bearer(trader["access"]), timeout=30)
+        assert response.status_code == 200
+        return response.json()["signal_counts"]["approved"] == 1 and response.json()
+
+    profile = wait_until(approved_count, timeout=30, message="the profile to count the approved signal")
+    assert profile["email"] == trader["user"]["email"]
+    public = requests.get(f"{base}/api/v1/users/{trader['user']['id']}", timeout=30)
+    assert public.status_code == 200 and public.json()["approved_signals"] == 1
+
+    out = requests.post(f"{base}/api/v1/auth/logout", headers=bearer(trader["access"]), timeout=30)
+    assert out.status_code == 204
+    refused = requests.get(f"{base}/api/v1/trade-signals", headers=bearer(trader["access"]), timeout=30)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "token_invalid"
+
+
+def test_token_revoked_on_one_instance_is_refused_on_every_other(cluster):
+    email = f"revoke-{uuid.uuid4().hex[:8]}@example.com"
+    first, second = cluster.web["accounts"]
+    tokens = register(first.url, email)
+    for instance in (*cluster.web["signals"], *cluster.web["users"], second):
+        path = "/api/v1/users/me" if instance in cluster.web["users"] else (
+            "/api/v1/auth/me" if instance is second else "/api/v1/trade-signals")
+        assert requests.get(instance.url + path, headers=bearer(tokens["access"]), timeout=30).status_code == 200
+    assert requests.post(f"{first.url}/api/v1/auth/logout", headers=bearer(tokens["access"]),
+                         timeout=30).status_code == 204
+    for instance in cluster.web["signals"]:
+        response = requests.get(f"{instance.url}/api/v1/trade-signals", headers=bearer(tokens["access"]), timeout=30)
+        assert response.status_code == 401, instance.name
+    assert requests.get(f"{second.url}/api/v1/auth/me", headers=bearer(tokens["access"]), timeout=30).status_code == 401
+    # the refresh family died with the logout, on the other accounts instance too
+    refreshed = requests.post(f"{second.url}/api/v1/auth/refresh", json={"refresh": tokens["refresh"]}, timeout=30)
+    assert refreshed.status_code == 401
+
+
+def test_write_on_one_signals_instance_is_never_read_stale_on_the_other(cluster):
+    a, b = cluster.web["signals"]
+    owner = register(cluster.url, f"fresh-{uuid.uuid4().hex[:8]}@example.com")
+    headers = bearer(owner["access"])
+    # warm b's cached own list, then write on a and read on b, several times over
+    assert requests.get(f"{b.url}/api/v1/trade-signals", headers=headers, timeout=30).json()["results"] == []
+    created = requests.post(f"{a.url}/api/v1/trade-signals", json=_signal_body("ETH/USDT"), headers=headers,
+                            timeout=30).json()
+    for round_ in range(3):
+        listed = requests.get(f"{b.url}/api/v1/trade-signals", headers=headers, timeout=30)
+        detail = requests.get(f"{b.url}/api/v1/trade-signals/{created['id']}", headers=headers, timeout=30)
+        assert [item["id"] for item in listed.json()["results"]] == [created["id"]]
+        assert detail.json()["version"] == created["version"] + round_
+        rationale = f"Edited on instance a, round {round_}."
+        edited = requests.patch(f"{a.url}/api/v1/trade-signals/{created['id']}", json={"rationale": rationale},
+                                headers=headers, timeout=30)
+        assert edited.status_code == 200
+        assert requests.get(f"{b.url}/api/v1/trade-signals/{created['id']}", headers=headers,
+                            timeout=30).json()["rationale"] == rationale
+        assert requests.get(f"{b.url}/api/v1/trade-signals", headers=headers,
+                            timeout=30).json()["results"][0]["rationale"] == rationale
+    deleted = requests.delete(f"{a.url}/api/v1/trade-signals/{created['id']}", headers=headers, timeout=30)
+    assert deleted.status_code == 204
+    assert requests.get(f"{b.url}/api/v1/trade-signals/{created['id']}", headers=headers, timeout=30).status_code == 404
+    assert requests.get(f"{b.url}/api/v1/trade-signals", headers=headers, timeout=30).json()["results"] == []
+
+
+def test_login_rate_limit_counts_across_accounts_instances(cluster):
+    """Every attempt goes through the gateway, which spreads them over both accounts instances."""
+    email = f"limited-{uuid.uuid4().hex[:8]}@example.com"
+    register(cluster.web["accounts"][0].url, email)
+    client = requests.Session()
+    client.mount("http://", FromAddress("127.0.0.2"))
+    upstreams, statuses = set(), []
+    for attempt in range(LOGIN_LIMIT + 1):
+        # a left-most X-Forwarded-For lie, new on every other attempt, must not open a fresh bucket
+        headers = {"X-Forwarded-For": f"203.0.113.{attempt}"} if attempt % 2 else {}
+        response = client.post(f"{cluster.url}/api/v1/auth/login", json={"email": email, "password": PASSWORD},
+                               headers=headers, timeout=30)
+        statuses.append(response.status_code)
+        upstreams.add(response.headers.get("X-Upstream"))
+        if response.status_code == 429:
+            assert int(response.headers["Retry-After"]) >= 1
+            assert response.json()["error"]["code"] == "rate_limited"
+    assert len(upstreams) == 2, "the attempts reached both accounts instances"
+    assert statuses[:LOGIN_LIMIT] == [200] * LOGIN_LIMIT
+    assert statuses[LOGIN_LIMIT] == 429
+
+
+def test_killing_a_signals_instance_during_a_stream_of_gets_fails_no_request(cluster):
+    victim = cluster.web["signals"][1]
+    results: list[int | str] = []
+    stop = threading.Event()
+
+    def stream():
+        session = requests.Session()
+        while not stop.is_set():
+            try:
+                results.append(session.get(f"{cluster.url}/api/v1/trade-signals/public", timeout=10).status_code)
+            except requests.RequestException as exc:
+                results.append(repr(exc))
+
+    workers = [threading.Thread(target=stream) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    wait_until(lambda: len(results) >= 40, timeout=30, message="a stream of GETs")
+    victim.proc.send_signal(signal.SIGKILL)  # no goodbye: the master and its worker die mid-stream
+    victim.proc.wait(timeout=10)
+    before = len(results)
+    wait_until(lambda: len(results) >= before + 80, timeout=60, message="GETs after the kill")
+    stop.set()
+    for worker in workers:
+        worker.join(timeout=30)
+    failures = [r for r in results if r != 200]
+    assert failures == [], failures[:5]
+    # a worker whose master was killed exits on its own once it notices; make sure it is gone now
+    for child in subprocess.run(["pgrep", "-f", f"127.0.0.1:{victim.port}"], capture_output=True,
+                                text=True).stdout.split():
+        os.kill(int(child), signal.SIGKILL)  # the orphaned worker, if it outlived its master
+
+
+def test_sigterm_during_a_slow_request_lets_it_finish(cluster):
+    instance = cluster.web["signals"][0]
+    outcome: dict = {}
+
+    def slow():
+        try:
+            outcome["response"] = requests.get(f"{instance.url}/test/slow?seconds=3&tag=cluster", timeout=30)
+        except requests.RequestException as exc:
+            outcome["error"] = exc
+
+    started = time.monotonic()
+    client = threading.Thread(target=slow)
+    client.start()
+    cache = redis.Redis.from_url(cluster.redis_url)
+    wait_until(lambda: any(b"test:slow-started" in key for key in cache.keys("*slow-started*")), timeout=10,
+               message="the slow request to start")
+    instance.proc.send_signal(signal.SIGTERM)
+    client.join(timeout=30)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["response"].status_code == 200 and outcome["response"].json() == {"status": "finished"}
+    assert time.monotonic() - started >= 3
+    assert instance.proc.wait(timeout=30) == 0
