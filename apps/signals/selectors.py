@@ -1,8 +1,9 @@
 """Every read of trade signals: keyset-paginated lists, detail, visibility — and their read-through cache.
 
 Lists are ordered by ``(created_at desc, id desc)`` and continue *after* a position, so a walk stays
-correct while signals are inserted. Each list query is hinted to the declared index that covers its
-equality filters and its order (``index_for``).
+correct while signals are inserted. Each list reads the declared index that covers its equality filters and
+its order (``index_for``) in bounded time windows (``kernel.keyset``): the server query holds exactly that
+index's equality prefix plus a ``created_at`` range, and the other filters are residual predicates.
 
 The ``*_rendered`` selectors return cached response bytes. The caller supplies ``render`` (the API view
 serialises with DRF; the console could render HTML) — this module never imports DRF.
@@ -19,6 +20,7 @@ from bson.errors import InvalidId
 
 from apps.signals import cache, enums
 from apps.signals.models import INDEXES, RECENT, TradeSignal
+from tradesignals.kernel import keyset
 from tradesignals.kernel.errors import ValidationFailed
 
 SORT = [("created_at", -1), ("_id", -1)]
@@ -74,24 +76,26 @@ def _object_id(value: str) -> ObjectId | None:
         return None
 
 
-def list_filter(shape: str, fixed: dict, filters: dict, after: tuple[datetime, str] | None) -> dict:
-    query = {**fixed, **{k: v for k, v in filters.items() if v is not None}}
-    if after is not None:
-        created_at, last_id = after
-        oid = _object_id(last_id)
-        if oid is None:
-            raise ValidationFailed(details={"cursor": ["Invalid or tampered cursor."]})
-        query["$or"] = [{"created_at": {"$lt": created_at}}, {"created_at": created_at, "_id": {"$lt": oid}}]
-    return query
+def list_plan(fixed: dict, filters: dict) -> tuple[str, dict, dict]:
+    """``(index name, index-prefix equality query, residual equality filters)`` of a list query."""
+    equality = {**fixed, **{k: v for k, v in filters.items() if v is not None}}
+    index = index_for(equality)
+    prefix = list(INDEXES[index][: -len(RECENT)])
+    return index, {k: equality[k] for k in prefix}, {k: v for k, v in equality.items() if k not in prefix}
 
 
 def _list(shape: str, *, fixed: dict, filters: dict, after, limit: int) -> Page:
-    query = list_filter(shape, fixed, filters, after)
-    equality = [key for key in query if key != "$or"]
+    _index, query, residual = list_plan(fixed, filters)
+    position = None
+    if after is not None:
+        oid = _object_id(after[1])
+        if oid is None:
+            raise ValidationFailed(details={"cursor": ["Invalid or tampered cursor."]})
+        position = (after[0], oid)
     mongo_queries.add("lists")
-    cursor = (TradeSignal._get_collection().find(query).sort(SORT).limit(limit + 1)
-              .hint(index_for(equality)))
-    items = [TradeSignal._from_son(raw) for raw in cursor]
+    raws = keyset.newest_first(TradeSignal._get_collection(), query=query, field="created_at", need=limit + 1,
+                               after=position, residual=keyset.equals(residual))
+    items = [TradeSignal._from_son(raw) for raw in raws]
     more = len(items) > limit
     items = items[:limit]
     last = items[-1] if items and more else None
