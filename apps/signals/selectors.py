@@ -203,7 +203,6 @@ CONSOLE_QUEUE_FILTERS = ("symbol", "direction", "owner_id")
 # Declared indexes that serve console reads (ordered by review time) rather than a LIST_SHAPES list.
 CONSOLE_INDEXES = ("reviewed_recent", "reviewer_recent")
 _OLDEST = [("created_at", 1), ("_id", 1)]
-_NEWEST_REVIEW = [("review.at", -1), ("_id", -1)]
 
 
 @dataclass(frozen=True)
@@ -253,15 +252,19 @@ def signal_list_reviewed(*, reviewer_id: str | None = None, after: tuple[datetim
                          limit: int = 20) -> Page:
     """Signals whose current status is a review decision, newest decision first; ``reviewer_id`` narrows
     to one reviewer. An owner's edit sends a signal back to pending and so out of this list."""
-    query: dict = {"review": {"$ne": None}}
-    if reviewer_id:
-        query["review.by"] = reviewer_id
+    # A range on review.at implies a review; windows as for the API lists (kernel.keyset), on the index
+    # reviewer_recent (review.by, review.at) or reviewed_recent (review.at).
+    query: dict = {"review.by": reviewer_id} if reviewer_id else {}
+    position = None
     if after is not None:
-        query["$or"] = _keyset_after("review.at", after, op="$lt")
+        oid = _object_id(after[1])
+        if oid is None:
+            raise ValidationFailed(details={"cursor": ["Invalid or tampered cursor."]})
+        position = (after[0], oid)
     mongo_queries.add("lists")
-    cursor = (TradeSignal._get_collection().find(query).sort(_NEWEST_REVIEW).limit(limit + 1)
-              .hint(CONSOLE_INDEXES[1] if reviewer_id else CONSOLE_INDEXES[0]))
-    return _page(cursor, limit, lambda signal: signal.review.at)
+    raws = keyset.newest_first(TradeSignal._get_collection(), query=query, field="review.at", need=limit + 1,
+                               after=position, residual=lambda raw: raw.get("review") is not None)
+    return _page(raws, limit, lambda signal: signal.review.at)
 
 
 def signal_counts_by_status() -> dict[str, int]:

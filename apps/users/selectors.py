@@ -1,11 +1,11 @@
 """Every read of the users app: profiles, the claims fallback, the admin directory, the /me cache."""
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from apps.users import cache
 from apps.users.models import Profile
+from tradesignals.kernel import keyset
 from tradesignals.kernel.errors import NotFound
 from tradesignals.kernel.identity import ROLES, Principal
 
@@ -70,19 +70,21 @@ def profile_list(
     of its last item when there is a next page (None on the last page).
     """
     limit = max(1, min(int(limit), LIST_LIMIT_MAX))
-    clauses: list[dict] = [{"registered": True}]
-    if search:
-        prefix = {"$regex": "^" + re.escape(search.lower())}
-        clauses.append({"$or": [{"email_lc": prefix}, {"display_name_lc": prefix}]})
-    if role is not None:
-        clauses.append({"role": role})
-    if is_active is not None:
-        clauses.append({"is_active": is_active})
-    if after is not None:
-        created_at, last_id = after
-        clauses.append({"$or": [{"created_at": {"$lt": created_at}},
-                                {"created_at": created_at, "_id": {"$lt": last_id}}]})
-    rows = list(Profile.objects(__raw__={"$and": clauses}).order_by("-created_at", "-id").limit(limit + 1))
+    # Read in bounded created_at windows of the (registered, created_at, id) index (kernel.keyset: the
+    # embedded server otherwise decodes every profile per page); the other filters are residual predicates.
+    prefix = search.lower() if search else None
+
+    def residual(raw: dict) -> bool:
+        if prefix is not None and not ((raw.get("email_lc") or "").startswith(prefix)
+                                       or (raw.get("display_name_lc") or "").startswith(prefix)):
+            return False
+        if role is not None and raw.get("role") != role:
+            return False
+        return is_active is None or raw.get("is_active") == is_active
+
+    raws = keyset.newest_first(Profile._get_collection(), query={"registered": True}, field="created_at",
+                               need=limit + 1, after=after, residual=residual)
+    rows = [Profile._from_son(raw) for raw in raws]
     page = rows[:limit]
     more = len(rows) > limit
     return page, ((page[-1].created_at, page[-1].id) if more else None)

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from bson import ObjectId
 
 from apps.signals import selectors, services
 from apps.signals.models import TradeSignal
@@ -101,13 +102,18 @@ def test_counts_per_status_and_per_day():
 def test_recently_reviewed_scans_its_declared_index(reviewer, index):
     collection = TradeSignal._get_collection()
     assert index in collection.index_information()
-    query = {"review": {"$ne": None}, **({"review.by": reviewer} if reviewer else {})}
-    plan = collection.find(query).sort([("review.at", -1), ("_id", -1)]).limit(21).hint(index).explain()
-    node, scans = plan["queryPlanner"]["winningPlan"], []
-    while node:
-        scans += [node["indexName"]] if node["stage"] == "IXSCAN" else []
-        node = node.get("inputStage")
-    assert scans == [index]
+    # The windowed queries selectors.signal_list_reviewed sends (kernel.keyset): a review.at range, and the
+    # ties at a cursor position.
+    prefix = {"review.by": reviewer} if reviewer else {}
+    moment = datetime.now(UTC)
+    for query in ({**prefix, "review.at": {"$gt": moment - timedelta(minutes=2), "$lt": moment}},
+                  {**prefix, "review.at": moment, "_id": {"$lt": ObjectId()}}):
+        plan = collection.find(query).sort([("review.at", -1), ("_id", -1)]).limit(21).explain()
+        node, scans = plan["queryPlanner"]["winningPlan"], []
+        while node:
+            scans += [node["indexName"]] if node["stage"] == "IXSCAN" else []
+            node = node.get("inputStage")
+        assert scans == [index], query
 
 
 def test_chart_geometry_stacks_each_day_and_labels_weekly_back_from_today():
