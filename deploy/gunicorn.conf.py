@@ -114,7 +114,11 @@ def _stop_accepting(worker, stop, sig) -> None:
 
 
 def post_worker_init(worker):
-    """Replace the worker's SIGTERM handler (gunicorn stops accepting at once) with drain-then-stop."""
+    """Replace the worker's SIGTERM handler (gunicorn stops accepting at once) with drain-then-stop;
+    with the in-process bus, start the outbox relay thread (retries of handlers that failed after commit)."""
+    from tradesignals.kernel.events import relay
+
+    relay.start_in_background()
     worker.ts_busy = False
     stop = worker.handle_exit
     started = threading.Event()
@@ -126,6 +130,7 @@ def post_worker_init(worker):
         from tradesignals.kernel import health
 
         health.start_draining()
+        relay.stop_background()
         worker.log.info("SIGTERM: draining for %.1fs, then finishing in-flight requests", drain_seconds)
         if drain_seconds <= 0:
             _stop_accepting(worker, stop, sig)

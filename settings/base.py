@@ -144,6 +144,8 @@ EVENT_PROCESSED_TTL = env_duration("EVENT_PROCESSED_TTL", "7d")  # how long hand
 EVENT_CONSUMER_BLOCK_MS = env_int("EVENT_CONSUMER_BLOCK_MS", 1000, minimum=10, maximum=30_000)
 EVENT_PUBLISH_TIMEOUT_MS = env_int("EVENT_PUBLISH_TIMEOUT_MS", 2000, minimum=100)
 EVENT_RELAY_INTERVAL_MS = env_int("EVENT_RELAY_INTERVAL_MS", 1000, minimum=10)
+# In-process bus only: each web worker retries its outbox from a background thread (no consumers process).
+EVENT_INPROCESS_RELAY = env_bool("EVENT_INPROCESS_RELAY", True)
 EVENT_RELAY_MAX_BACKOFF_MS = env_int("EVENT_RELAY_MAX_BACKOFF_MS", 60_000, minimum=10)
 KAFKA_TOPIC_PREFIX = env_str("KAFKA_TOPIC_PREFIX", "ts.events.")  # topic = prefix + event type
 KAFKA_GROUP_PREFIX = env_str("KAFKA_GROUP_PREFIX", "tradesignals.")  # group = prefix + consuming app

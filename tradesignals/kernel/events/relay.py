@@ -118,3 +118,25 @@ def run_forever(stop: threading.Event, aliases: list[str] | None = None) -> None
             except Exception:
                 logger.exception("event relay pass failed", extra={"alias": alias})
         stop.wait(settings.EVENT_RELAY_INTERVAL_MS / 1000)
+
+
+_background_stop: threading.Event | None = None
+
+
+def start_in_background() -> threading.Event | None:
+    """With the in-process bus, retry what failed after commit from a thread of the web process itself.
+
+    There is no consumers process in that mode (``make run``), and the handlers must run where the
+    process-local state they touch lives. Idempotent per process; returns the event that stops it.
+    """
+    global _background_stop
+    if settings.EVENT_BUS != "inprocess" or not settings.EVENT_INPROCESS_RELAY or _background_stop is not None:
+        return _background_stop
+    _background_stop = threading.Event()
+    threading.Thread(target=run_forever, args=(_background_stop,), name="outbox-relay", daemon=True).start()
+    return _background_stop
+
+
+def stop_background() -> None:
+    if _background_stop is not None:
+        _background_stop.set()
