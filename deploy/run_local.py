@@ -1,7 +1,9 @@
 """`make run`: serve every slice on HOST:PORT; start the embedded MongoDB-compatible server if needed.
 
 When ``MONGODB_URI`` is unset, a SecantusDB daemon keeps its data under ``./var/mongo`` (surviving
-restarts). Ctrl-C (or SIGTERM) stops everything this script started.
+restarts) and listens on 127.0.0.1:``EMBEDDED_MONGODB_PORT`` (27018) — the address ``settings.dev`` defaults
+to, so ``manage.py`` commands (e.g. ``createadmin``) reach the same data while it runs. Ctrl-C (or SIGTERM)
+stops everything this script started.
 """
 from __future__ import annotations
 
@@ -17,10 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
+def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
@@ -43,7 +48,10 @@ def main() -> int:
     if not env.get("MONGODB_URI"):
         data_dir = ROOT / "var" / "mongo"
         data_dir.mkdir(parents=True, exist_ok=True)
-        port = free_port()
+        port = int(env.get("EMBEDDED_MONGODB_PORT", "27018"))
+        if not port_is_free(port):
+            raise SystemExit(f"port {port} is taken: stop what listens there, or set EMBEDDED_MONGODB_PORT "
+                             "(and MONGODB_URI for manage.py commands) to another port")
         mongo = subprocess.Popen(
             [str(BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
              "--storage-path", str(data_dir), "--log-level", "WARNING"],
