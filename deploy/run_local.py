@@ -46,7 +46,7 @@ def main() -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "settings.dev")
     children: list[subprocess.Popen] = []
     if not env.get("MONGODB_URI"):
-        data_dir = ROOT / "var" / "mongo"
+        data_dir = Path(env.get("EMBEDDED_DATA_DIR") or ROOT / "var" / "mongo")
         data_dir.mkdir(parents=True, exist_ok=True)
         port = int(env.get("EMBEDDED_MONGODB_PORT", "27018"))
         if not port_is_free(port):
@@ -55,7 +55,7 @@ def main() -> int:
         mongo = subprocess.Popen(
             [str(BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
              "--storage-path", str(data_dir), "--log-level", "WARNING"],
-            cwd=ROOT,
+            cwd=ROOT, start_new_session=True,
         )
         children.append(mongo)
         wait_for_port(port, mongo)
@@ -68,20 +68,27 @@ def main() -> int:
     web = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "--bind", bind,
          "tradesignals.wsgi:application"],
-        cwd=ROOT, env=env,
+        cwd=ROOT, env=env, start_new_session=True,
     )
     children.append(web)
     print(f"tradesignals on http://{bind}/ (API docs: http://{bind}/api/docs/)", flush=True)
 
     def stop(*_args):
+        # Children run in their own sessions, so Ctrl-C reaches only this script, which stops them in
+        # order: gunicorn first (SIGTERM: graceful), then the database it writes to. Whatever is left of a
+        # child's process group afterwards (a worker that outlived its master) is killed.
         for child in reversed(children):
             if child.poll() is None:
                 child.terminate()
-        for child in reversed(children):
             try:
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
     try:

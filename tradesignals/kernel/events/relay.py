@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
+from pymongo.errors import ConnectionFailure
 
 from tradesignals.kernel.events import backends, outbox
 from tradesignals.kernel.events.backends import BrokerUnavailable, Verdict
@@ -115,6 +116,9 @@ def run_forever(stop: threading.Event, aliases: list[str] | None = None) -> None
                     pass  # more may be due right away (batches of 500)
             except BrokerUnavailable as exc:
                 logger.warning("event broker unavailable; relay retries", extra={"alias": alias, "error": str(exc)})
+            except ConnectionFailure as exc:  # the database is away: say so briefly, retry next pass
+                logger.warning("outbox database unavailable; relay retries",
+                               extra={"alias": alias, "error": exc.__class__.__name__})
             except Exception:
                 logger.exception("event relay pass failed", extra={"alias": alias})
         stop.wait(settings.EVENT_RELAY_INTERVAL_MS / 1000)
