@@ -1,8 +1,12 @@
 """`make bench`: measure the product under load and print one table of ratios to a bare Django view.
 
-Starts its own embedded MongoDB-compatible server (or uses MONGODB_URI), gunicorn with production settings
-(2 sync workers, Redis on), seeds users and BENCH_SIGNALS signals through the API, then drives each scenario
-with wrk pinned to its own core. Results go to bench/results/<timestamp>.json with machine facts.
+Starts its own embedded MongoDB-compatible server (or uses MONGODB_URI's server, in a database of its own),
+gunicorn with production settings (2 sync workers, Redis on), seeds two accounts through the API and
+BENCH_SIGNALS signals, then drives each scenario with wrk pinned to its own core. Per scenario it reports
+requests/s, p50/p99, non-2xx responses by status, socket errors, peak RSS per worker (VmHWM, reset before
+the scenario) and the CPU the workers and the database spent per request. Results go to
+bench/results/<timestamp>.json with machine facts. ``--scaling`` compares list p50 at 1 000 and 100 000
+signals in a fresh database.
 """
 from __future__ import annotations
 
@@ -21,12 +25,23 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
+DB_NAME = "tradesignals_bench"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# The targets of issue 10 (ratios to the baseline measured in the same run).
+TARGETS = {"public feed (cached)": 0.50, "own list, JWT (cached)": 0.40}
+READ_SCENARIOS = ("/healthz", "public feed (cached)", "own list, JWT (cached)", "detail, JWT (cached)",
+                  "own list, JWT (uncached)")
+RSS_LIMIT_MB = 150
+SCALING_LIMIT = 1.5
+CACHE_GAIN_MIN = 10
 
 
 def free_port() -> int:
@@ -47,6 +62,22 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"{url} did not answer within {timeout}s")
 
 
+def with_database(uri: str, name: str) -> str:
+    """``uri`` pointing at database ``name`` (the bench never writes into a database it did not name)."""
+    parts = urlsplit(uri)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def drop_database(uri: str) -> None:
+    import pymongo
+
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
+    try:
+        client.drop_database(urlsplit(uri).path.lstrip("/"))
+    finally:
+        client.close()
+
+
 class Stack:
     """The servers under test; every one is stopped on exit."""
 
@@ -55,16 +86,18 @@ class Stack:
         self.workers = workers
         self.procs: list[subprocess.Popen] = []
         self.env = dict(os.environ)
+        self.mongo: subprocess.Popen | None = None
 
     def start(self) -> str:
-        if not self.env.get("MONGODB_URI"):
+        base = self.env.get("MONGODB_URI")
+        if not base:
             port = free_port()
-            mongo = subprocess.Popen(
+            self.mongo = subprocess.Popen(
                 [str(BIN / "secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
                  "--storage-path", str(self.workdir / "mongo"), "--log-level", "WARNING"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self.procs.append(mongo)
-            self.env["MONGODB_URI"] = f"mongodb://127.0.0.1:{port}/bench"
+            self.procs.append(self.mongo)
+            base = f"mongodb://127.0.0.1:{port}/"
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 try:
@@ -73,21 +106,24 @@ class Stack:
                 except OSError:
                     time.sleep(0.1)
         self.env.update({
+            "MONGODB_URI": with_database(base, DB_NAME),
             "DJANGO_SETTINGS_MODULE": "settings.prod",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
             "JWT_SECRET": secrets.token_urlsafe(48),
             "REDIS_ENABLED": "true",
             "REDIS_URL": self.env.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"),
             "BENCH_MODE": "true",
+            # Per-client budgets would turn a load generator's traffic into 429s; they are measured elsewhere.
             "RATELIMIT_ENABLE": "false",
             "LOG_LEVEL": "WARNING",
             "GUNICORN_THREADS": "1",
+            # Steady state: no worker recycling in the middle of a 10 s measurement (see docs/performance.md).
+            "GUNICORN_MAX_REQUESTS": "0",
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "false",
         })
-        import redis
-
-        redis.Redis.from_url(self.env["REDIS_URL"]).flushdb()
+        drop_database(self.env["MONGODB_URI"])
+        flush_cache(self.env)
         self.web, url = self.start_web("cached", {})
         return url
 
@@ -99,7 +135,7 @@ class Stack:
             [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
              "--bind", f"127.0.0.1:{port}", "tradesignals.wsgi:application"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-            stderr=open(self.workdir / f"gunicorn-{name}.log", "wb"))  # noqa: SIM115
+            stderr=open(self.workdir / f"gunicorn-{name}.log", "ab"))  # noqa: SIM115
         self.procs.append(web)
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz")
@@ -123,7 +159,10 @@ class Stack:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
 
+
+# --- per-process measurements ------------------------------------------------------------------------------
 
 def peak_rss_mb(pid: int) -> float:
     try:
@@ -135,7 +174,26 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-# --- seeding through the public API ---------------------------------------------------------------------
+def reset_peak_rss(pid: int) -> None:
+    """Start VmHWM over from the current RSS (Linux ≥ 4.0), so each scenario reports its own peak."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / CLK_TCK
+
+
+# --- seeding ---------------------------------------------------------------------------------------------
 
 def register(url: str, email: str, password: str) -> dict:
     response = requests.post(f"{url}/api/v1/auth/register",
@@ -196,6 +254,23 @@ wrk.method = "{method}"
 {body}
 """
 
+# Count responses per status in every wrk thread and print the sum once, so a non-2xx has a name.
+LUA_STATUSES = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+statuses = {}
+function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for code, n in pairs(thread:get("statuses")) do total[code] = (total[code] or 0) + n end
+  end
+  local parts = {}
+  for code, n in pairs(total) do table.insert(parts, string.format('"%d": %d', code, n)) end
+  io.write("STATUSES {" .. table.concat(parts, ", ") .. "}\\n")
+end
+"""
+
 LUA_CREATE = """
 counter = 0
 request = function()
@@ -213,41 +288,51 @@ def lua_script(workdir: Path, name: str, method: str = "GET", headers: dict | No
     lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in (headers or {}).items())
     body_line = f"wrk.body = {json.dumps(body)}" if body else ""
     path = workdir / f"{name}.lua"
-    path.write_text(LUA_HEADERS.format(method=method, headers=lines, body=body_line) + extra)
+    path.write_text(LUA_HEADERS.format(method=method, headers=lines, body=body_line) + LUA_STATUSES + extra)
     return path
 
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 def _ms(value: str) -> float:
-    match = re.match(r"([\d.]+)(us|ms|s)", value)
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", value)
     return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
 
 
 def run_wrk(url: str, script: Path, duration: int, connections: int) -> dict:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url]
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency", "-s", str(script),
+           url]
     if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1:
         cmd = ["taskset", "-c", str(os.cpu_count() - 1), *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
     p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))
     p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     socket_errors = sum(int(x) for x in errors.groups()) if errors else 0
-    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": socket_errors}
+    statuses_line = re.search(r"STATUSES (\{.*\})", out)
+    statuses = {int(k): v for k, v in json.loads(statuses_line.group(1)).items()} if statuses_line else {}
+    non2xx = {code: n for code, n in sorted(statuses.items()) if not 200 <= code < 300}
+    return {"rps": rps, "requests": total, "p50_ms": p50, "p99_ms": p99, "non_2xx": sum(non2xx.values()),
+            "non_2xx_by_status": non2xx, "socket_errors": socket_errors}
 
 
 def machine_facts() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
+    from importlib.metadata import version
+
     import django
     import rest_framework
 
+    redis_version = subprocess.run(["redis-cli", "INFO", "server"], capture_output=True, text=True).stdout
+    match = re.search(r"redis_version:(\S+)", redis_version)
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "django": django.get_version(), "drf": rest_framework.VERSION, "platform": platform.platform(),
+            "django": django.get_version(), "drf": rest_framework.VERSION, "gunicorn": version("gunicorn"),
+            "secantusdb": version("secantusdb"), "pymongo": version("pymongo"),
+            "redis_server": match.group(1) if match else None, "platform": platform.platform(),
             "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0].strip()}
 
 
@@ -261,38 +346,117 @@ def ensure_wrk() -> None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
 
 
-def measure(stack: Stack, url: str, scenario: dict, args) -> dict:
+def measure(stack: Stack, web: subprocess.Popen, url: str, scenario: dict, args) -> dict:
     connections = scenario.get("connections", args.connections)
     run_wrk(url + scenario["path"], scenario["script"], 2, min(connections, 8))  # warm caches and pools
+    workers = stack.worker_pids(web)
+    for pid in workers:
+        reset_peak_rss(pid)
+    db = [stack.mongo.pid] if stack.mongo is not None else []
+    cpu_before, db_before = cpu_seconds(workers), cpu_seconds(db)
     result = run_wrk(url + scenario["path"], scenario["script"], args.duration, connections)
-    result.update({"scenario": scenario["name"], "path": scenario["path"], "connections": connections})
-    print(f"  {scenario['name']}: {result['rps']:.0f} req/s", flush=True)
+    cpu_after, db_after = cpu_seconds(workers), cpu_seconds(db)
+    requests_done = max(result["requests"], 1)
+    result.update({
+        "scenario": scenario["name"], "path": scenario["path"], "connections": connections,
+        "peak_rss_mb": {pid: round(peak_rss_mb(pid), 1) for pid in workers},
+        "worker_cpu_ms_per_request": round((cpu_after - cpu_before) * 1000 / requests_done, 3),
+        "db_cpu_ms_per_request": round((db_after - db_before) * 1000 / requests_done, 3) if db else None,
+    })
+    print(f"  {scenario['name']}: {result['rps']:.0f} req/s, non-2xx {result['non_2xx_by_status'] or 0}",
+          flush=True)
     return result
 
 
-def scaling(stack: Stack, url: str, workdir: Path, args) -> list[dict]:
-    """p50 of the own list and the public feed, cached and uncached, at 1 000 and at 100 000 signals."""
-    trader = register(url, "scale@bench.example", "bench-" + secrets.token_urlsafe(12))
-    bearer = {"Authorization": f"Bearer {trader['access']}"}
-    lists = [("own list", "/api/v1/trade-signals/", lua_script(workdir, "scale_own", headers=bearer)),
-             ("public feed", "/api/v1/trade-signals/public", lua_script(workdir, "scale_public"))]
-    rows, seeded = [], 0
-    for size in (1_000, 100_000):
-        bulk_seed(stack.env, trader["user"]["id"], size - seeded)
-        seeded = size
-        for mode, env in (("cached", {}), ("uncached", {"CACHE_BACKEND": "null"})):
-            stack.stop_web(stack.web)
-            flush_cache(stack.env)
-            stack.web, target = stack.start_web(f"scale-{mode}", env)
-            for name, path, script in lists:
-                run_wrk(target + path, script, 2, 4)
-                result = run_wrk(target + path, script, args.duration, 16)
-                rows.append({"signals": size, "mode": mode, "read": name, "p50_ms": result["p50_ms"],
-                             "rps": result["rps"]})
-                print(f"  {size} signals, {name} ({mode}): p50 {result['p50_ms']:.2f} ms", flush=True)
+def scaling(stack: Stack, workdir: Path, args) -> list[dict]:
+    """p50 of the own list and the public feed, cached and uncached, at 1 000 and at 100 000 signals.
+
+    Runs in a fresh database, so "1 000 signals" is every signal there is (the public feed included).
+    """
     stack.stop_web(stack.web)
-    stack.web, _ = stack.start_web("cached", {})
-    return rows
+    env = {**stack.env, "MONGODB_URI": with_database(stack.env["MONGODB_URI"], DB_NAME + "_scaling")}
+    drop_database(env["MONGODB_URI"])
+    flush_cache(env)
+    saved, stack.env = stack.env, env
+    try:
+        stack.web, url = stack.start_web("scale-seed", {})
+        trader = register(url, "scale@bench.example", "bench-" + secrets.token_urlsafe(12))
+        stack.stop_web(stack.web)
+        bearer = {"Authorization": f"Bearer {trader['access']}"}
+        lists = [("own list", "/api/v1/trade-signals/", lua_script(workdir, "scale_own", headers=bearer)),
+                 ("public feed", "/api/v1/trade-signals/public", lua_script(workdir, "scale_public"))]
+        rows, seeded = [], 0
+        for size in (1_000, 100_000):
+            bulk_seed(env, trader["user"]["id"], size - seeded)
+            seeded = size
+            for mode, extra in (("cached", {}), ("uncached", {"CACHE_BACKEND": "null"})):
+                flush_cache(env)
+                web, target = stack.start_web(f"scale-{mode}", extra)
+                for name, path, script in lists:
+                    run_wrk(target + path, script, 2, 4)
+                    result = run_wrk(target + path, script, args.duration, args.scaling_connections)
+                    rows.append({"signals": size, "mode": mode, "read": name, "p50_ms": result["p50_ms"],
+                                 "p99_ms": result["p99_ms"], "rps": result["rps"], "non_2xx": result["non_2xx"]})
+                    print(f"  {size} signals, {name} ({mode}): p50 {result['p50_ms']:.2f} ms, "
+                          f"{result['rps']:.0f} req/s", flush=True)
+                stack.stop_web(web)
+        return rows
+    finally:
+        stack.env = saved
+        drop_database(env["MONGODB_URI"])
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def report(rows: list[dict], scale_rows: list[dict], args) -> list[str]:
+    """The table, then one line per target (met / missed)."""
+    baseline = rows[0]["rps"] or 1.0
+    for row in rows:
+        row["ratio_to_baseline"] = round(row["rps"] / baseline, 3)
+    header = (f"{'scenario':34} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+              f"{'RSS MB':>7} {'cpu ms':>7} {'db ms':>6} {'ratio':>6}")
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        rss = max(row["peak_rss_mb"].values(), default=0.0)
+        db = "-" if row["db_cpu_ms_per_request"] is None else f"{row['db_cpu_ms_per_request']:.2f}"
+        lines.append(f"{row['scenario']:34} {row['connections']:5d} {row['rps']:8.0f} {row['p50_ms']:8.2f} "
+                     f"{row['p99_ms']:8.2f} {row['non_2xx'] + row['socket_errors']:7d} {rss:7.1f} "
+                     f"{row['worker_cpu_ms_per_request']:7.2f} {db:>6} {row['ratio_to_baseline']:6.2f}")
+    for row in rows:
+        if row["non_2xx_by_status"] or row["socket_errors"]:
+            lines.append(f"  {row['scenario']}: non-2xx by status {row['non_2xx_by_status']}, "
+                         f"socket errors {row['socket_errors']}")
+    lines.append("(errors = non-2xx + socket errors; RSS = peak per worker during the scenario; cpu/db ms = "
+                 "CPU of the gunicorn workers / of the database per request)")
+    by_name = {row["scenario"]: row for row in rows}
+    checks = []
+    for name, minimum in TARGETS.items():
+        checks.append((f"{name} ≥ {minimum:.2f} of baseline", by_name[name]["ratio_to_baseline"] >= minimum,
+                       f"{by_name[name]['ratio_to_baseline']:.2f}"))
+    bad = {name: by_name[name]["non_2xx"] + by_name[name]["socket_errors"] for name in READ_SCENARIOS}
+    checks.append((f"zero non-2xx in read scenarios at {args.connections} connections", not any(bad.values()),
+                   ", ".join(f"{k}: {v}" for k, v in bad.items() if v) or "0"))
+    peak = max(v for row in rows for v in row["peak_rss_mb"].values())
+    checks.append((f"peak RSS per worker ≤ {RSS_LIMIT_MB} MB ({args.signals} signals)", peak <= RSS_LIMIT_MB,
+                   f"{peak:.1f} MB"))
+    gain = by_name["own list, JWT (cached)"]["rps"] / max(by_name["own list, JWT (uncached)"]["rps"], 0.01)
+    checks.append((f"own list cached ≥ {CACHE_GAIN_MIN}x uncached", gain >= CACHE_GAIN_MIN, f"{gain:.1f}x"))
+    if scale_rows:
+        lines += ["", f"{'read':14} {'mode':9} {'p50 @1k ms':>11} {'p50 @100k ms':>13} {'ratio':>6}"]
+        for read in ("own list", "public feed"):
+            for mode in ("cached", "uncached"):
+                small = next(r for r in scale_rows if (r["read"], r["mode"], r["signals"]) == (read, mode, 1_000))
+                big = next(r for r in scale_rows if (r["read"], r["mode"], r["signals"]) == (read, mode, 100_000))
+                ratio = big["p50_ms"] / max(small["p50_ms"], 0.001)
+                lines.append(f"{read:14} {mode:9} {small['p50_ms']:11.2f} {big['p50_ms']:13.2f} {ratio:6.2f}")
+                checks.append((f"{read} ({mode}) p50 @100k within {SCALING_LIMIT}x of @1k", ratio <= SCALING_LIMIT,
+                               f"{ratio:.2f}x"))
+    lines.append("")
+    for text, ok, value in checks:
+        lines.append(f"{'met   ' if ok else 'MISSED'} {text}: {value}")
+    return lines
 
 
 def main() -> int:
@@ -302,6 +466,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS", "64")))
     parser.add_argument("--write-connections", type=int, default=8,
                         help="concurrency of the write scenarios (create, login): each costs CPU, not I/O")
+    parser.add_argument("--scaling-connections", type=int, default=8,
+                        help="concurrency of the --scaling runs (p50 there is per-request cost, not queueing)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scaling", action="store_true", default=os.environ.get("BENCH_SCALING") == "1",
                         help="also compare list p50 at 1 000 and 100 000 signals (slow)")
@@ -310,8 +476,9 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="ts-bench-"))
     stack = Stack(workdir, args.workers)
-    rss: dict[int, float] = {}
     scale_rows: list[dict] = []
+    load_before = load_average()
+    started = time.monotonic()
     try:
         url = stack.start()
         data = seed(url, stack.env, args.signals)
@@ -343,49 +510,28 @@ def main() -> int:
             if "env" in scenario:
                 stack.stop_web(stack.web)
                 web, target = stack.start_web("variant", scenario["env"])
-                rows.append(measure(stack, target, scenario, args))
-                rss.update({pid: round(peak_rss_mb(pid), 1) for pid in stack.worker_pids(web)})
+                rows.append(measure(stack, web, target, scenario, args))
                 stack.stop_web(web)
                 stack.web, url = stack.start_web("cached-again", {})
             else:
-                rows.append(measure(stack, url, scenario, args))
-                rss.update({pid: round(peak_rss_mb(pid), 1) for pid in stack.worker_pids()})
+                rows.append(measure(stack, stack.web, url, scenario, args))
         if args.scaling:
-            scale_rows = scaling(stack, url, workdir, args)
+            scale_rows = scaling(stack, workdir, args)
     finally:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    baseline = rows[0]["rps"] or 1.0
-    for row in rows:
-        row["ratio_to_baseline"] = round(row["rps"] / baseline, 3)
-    by_name = {row["scenario"]: row for row in rows}
-    cache_gain = by_name["own list, JWT (cached)"]["rps"] / max(by_name["own list, JWT (uncached)"]["rps"], 0.01)
-    peak = max(rss.values()) if rss else 0.0
-    header = f"{'scenario':40} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'ratio':>7}"
-    print("\n" + header + "\n" + "-" * len(header))
-    for row in rows:
-        print(f"{row['scenario']:40} {row['connections']:5d} {row['rps']:9.0f} {row['p50_ms']:8.2f} "
-              f"{row['p99_ms']:8.2f} {row['non_2xx'] + row['socket_errors']:8d} {row['ratio_to_baseline']:7.2f}")
-    print(f"own list cached / uncached: {cache_gain:.1f}x")
-    print(f"peak RSS per worker: max {peak} MB over {len(rss)} workers; {args.signals} signals, "
-          f"{args.duration}s per scenario")
-    if scale_rows:
-        print(f"\n{'read':14} {'mode':9} {'p50 @1k ms':>11} {'p50 @100k ms':>13} {'ratio':>6}")
-        for read in ("own list", "public feed"):
-            for mode in ("cached", "uncached"):
-                small = next(r for r in scale_rows if (r["read"], r["mode"], r["signals"]) == (read, mode, 1_000))
-                big = next(r for r in scale_rows if (r["read"], r["mode"], r["signals"]) == (read, mode, 100_000))
-                print(f"{read:14} {mode:9} {small['p50_ms']:11.2f} {big['p50_ms']:13.2f} "
-                      f"{big['p50_ms'] / max(small['p50_ms'], 0.001):6.2f}")
-
+    lines = report(rows, scale_rows, args)
+    print("\n" + "\n".join(lines))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"{stamp}.json"
-    out.write_text(json.dumps({"date": stamp, "machine": machine_facts(), "signals": args.signals,
-                               "connections": args.connections, "duration_s": args.duration,
-                               "peak_rss_mb_per_worker": rss, "own_list_cached_over_uncached": cache_gain,
-                               "scenarios": rows, "scaling": scale_rows}, indent=2))
+    out.write_text(json.dumps({
+        "date": stamp, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "machine": machine_facts(),
+        "load_average_before": load_before, "load_average_after": load_average(),
+        "wall_seconds": round(time.monotonic() - started), "signals": args.signals,
+        "connections": args.connections, "duration_s": args.duration, "scenarios": rows, "scaling": scale_rows,
+        "report": lines}, indent=2))
     print(f"results: {out.relative_to(ROOT)}")
     return 0
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from tradesignals.kernel.cache import get_cache
+from tradesignals.kernel.cache import entry_key, get_cache
 
 ADMIN_ALL = "trade-signals:admin:all"
 PUBLIC_APPROVED = "trade-signals:public:approved"
@@ -62,12 +62,12 @@ def read_through(namespace: str, query: dict, build: Callable[[], dict | None]) 
     is not cached. The returned dict has ``hit`` set.
     """
     cache = get_cache()
-    generation = cache.generation(namespace)
+    suffix = query_key(query)
+    generation, entry = cache.current(namespace, suffix)  # one round trip: generation and entry
     if generation is None:  # cache unavailable: straight to MongoDB
         stats.add(misses=1, builds=1)
         return _with_hit(build(), False)
-    key = f"{namespace}:g{generation}:{query_key(query)}"
-    entry = cache.get(key)
+    key = entry_key(namespace, generation, suffix)
     if entry is not None:
         stats.add(hits=1)
         return _with_hit(entry, True)

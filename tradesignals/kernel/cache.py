@@ -35,6 +35,11 @@ def _gen_key(namespace: str) -> str:
     return f"{PREFIX}{_GEN}{namespace}"
 
 
+def entry_key(namespace: str, generation: int, suffix: str) -> str:
+    """The key of an entry of ``namespace`` written under ``generation`` (what ``CacheService.current`` reads)."""
+    return f"{namespace}:g{generation}:{suffix}"
+
+
 def _fresh_generation() -> int:
     return time.time_ns() // 1000
 
@@ -59,6 +64,12 @@ class _Backend:
 
     def generations(self, keys: list[str], ttl: int) -> list[int]:
         raise NotImplementedError
+
+    def current(self, gen_key: str, head: str, tail: str, ttl: int) -> tuple[int, Any | None]:
+        """The generation stored at ``gen_key`` (created when missing) and the value at ``head + gen + tail``."""
+        generation = self.generations([gen_key], ttl)[0]
+        key = f"{head}{generation}{tail}"
+        return generation, self.get_many([key]).get(key)
 
 
 class NullBackend(_Backend):
@@ -167,6 +178,29 @@ class RedisBackend(_Backend):
         pipe.expire(key, ttl)
         return int(pipe.execute()[0])
 
+    # One round trip for a cached read: the namespace's generation (created when missing, as ``generations``
+    # does) and the entry under it. The entry key is built inside the script from the generation, so this
+    # needs one Redis (not Redis Cluster, where undeclared keys may live on another shard).
+    _CURRENT_LUA = """
+local generation = redis.call('GET', KEYS[1])
+if not generation then
+  generation = ARGV[3]
+  redis.call('SET', KEYS[1], generation, 'EX', ARGV[4])
+  return {generation, false}
+end
+return {generation, redis.call('GET', ARGV[1] .. generation .. ARGV[2])}
+"""
+    _current_script = None
+
+    def current(self, gen_key, head, tail, ttl):
+        client = self._client()
+        if RedisBackend._current_script is None:
+            RedisBackend._current_script = client.register_script(self._CURRENT_LUA)
+        generation, raw = RedisBackend._current_script(keys=[gen_key], args=[head, tail, _fresh_generation(), ttl],
+                                                       client=client)
+        # Only this service writes these keys (as django-redis itself does, values are pickles).
+        return int(generation), (None if raw is None else pickle.loads(raw))  # noqa: S301
+
     def generations(self, keys, ttl):
         client = self._client()
         raw = client.mget(keys)
@@ -260,6 +294,14 @@ class CacheService:
         if values is None:
             return None
         return dict(zip(namespaces, values, strict=True))
+
+    def current(self, namespace: str, suffix: str) -> tuple[int | None, Any | None]:
+        """The namespace's generation and the entry at ``entry_key(namespace, generation, suffix)`` — one round
+        trip on Redis (the hot path of every cached read). ``(None, None)`` when the cache is unavailable."""
+        head, tail = _full(f"{namespace}:g"), f":{suffix}"
+        found = self._run(lambda: self.backend.current(_gen_key(namespace), head, tail, self._generation_ttl()),
+                          None)
+        return (None, None) if found is None else found
 
     def generation(self, namespace: str) -> int | None:
         found = self.generations([namespace])
