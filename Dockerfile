@@ -8,7 +8,8 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 COPY requirements.txt /tmp/requirements.txt
 # Every pinned package ships a manylinux wheel for CPython 3.11: no compiler in any stage.
-RUN /opt/venv/bin/pip install --only-binary=:all: -r /tmp/requirements.txt
+# Every package, transitive ones included, is pinned with its hashes: a tampered wheel fails the build.
+RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/requirements.txt
 
 # --- runtime -------------------------------------------------------------------------------------------
 FROM python:3.11-slim AS runtime

@@ -6,9 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint boundaries pytest install clean
 
+# Two pip calls (pip refuses to mix hashed and unhashed lines): the hashed production lock alone with
+# --require-hashes, then the dev tools, which leave the already-satisfied production pins in place.
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -34,3 +37,11 @@ clean:
 .PHONY: bench
 bench: $(STAMP)  ## measure throughput/latency/memory against a bare Django view (see docs/performance.md)
 	$(BIN)/python bench/run.py
+
+.PHONY: lock audit
+lock: $(STAMP)  ## re-pin requirements.txt (every package, with hashes) from requirements.in
+	$(BIN)/pip-compile --quiet --generate-hashes --no-emit-find-links --no-emit-index-url --strip-extras \
+		--allow-unsafe --output-file=requirements.txt requirements.in
+
+audit: $(STAMP)  ## check the production pins against PyPI's vulnerability data (needs network)
+	$(BIN)/pip-audit --strict --require-hashes --disable-pip -r requirements.txt

@@ -112,4 +112,17 @@ def to_application_error(exc: BaseException) -> ApplicationError | None:
         return NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return PermissionDenied()
+    if _is_database_unavailable(exc):
+        return ServiceUnavailable("The database is unavailable; retry later.")
     return None
+
+
+def _is_database_unavailable(exc: BaseException) -> bool:
+    """MongoDB unreachable, timing out or electing a primary: a 503 the client may retry, never a 500.
+
+    ``ConnectionFailure`` covers ServerSelectionTimeoutError, AutoReconnect, NetworkTimeout and pool wait
+    timeouts; ``ExecutionTimeout`` is a query stopped by its ``maxTimeMS``.
+    """
+    from pymongo.errors import ConnectionFailure, ExecutionTimeout
+
+    return isinstance(exc, (ConnectionFailure, ExecutionTimeout))

@@ -65,3 +65,42 @@ def strip_trailing_slashes(result, generator, request, public):
         (path.rstrip("/") if path.startswith("/api/v1/") else path): item for path, item in result["paths"].items()
     }
     return result
+
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+
+
+def document_common_errors(result, generator, request, public):
+    """Document the errors any API operation can answer, whatever its view declares.
+
+    Every ``/api/v1`` operation passes the gateway budget (429) and needs its stores (503: MongoDB or the
+    security store down); every operation with a body can meet a too-large body (413), a wrong content type
+    (415) or unparsable JSON (400); every authenticated one can meet a bad token (401).
+    """
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("ErrorEnvelope", _envelope_schema())
+    for path, item in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in item.items():
+            if method not in {"get", "put", "post", "patch", "delete"}:
+                continue
+            statuses = [429, 503]
+            if operation.get("requestBody"):
+                statuses += [400, 413, 415]
+            if any(requirement for requirement in operation.get("security", [{}])):
+                statuses.append(401)
+            responses = operation.setdefault("responses", {})
+            for status in statuses:
+                responses.setdefault(str(status), {
+                    "content": {"application/json": {"schema": dict(_ERROR_REF)}},
+                    "description": _DESCRIPTIONS[status],
+                })
+    return result
+
+
+def _envelope_schema() -> dict:
+    body = {"type": "object", "required": ["code", "message", "details", "request_id"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}, "details": {"nullable": True},
+        "request_id": {"type": "string", "nullable": True}}}
+    return {"type": "object", "required": ["error"], "properties": {"error": body}}
