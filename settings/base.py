@@ -200,6 +200,9 @@ REGISTER_RATE_LIMIT_MAX = env_int("REGISTER_RATE_LIMIT_MAX", 20, minimum=1)
 REGISTER_RATE_LIMIT_WINDOW = env_duration("REGISTER_RATE_LIMIT_WINDOW", "1h")
 REFRESH_RATE_LIMIT_MAX = env_int("REFRESH_RATE_LIMIT_MAX", 30, minimum=1)
 REFRESH_RATE_LIMIT_WINDOW = env_duration("REFRESH_RATE_LIMIT_WINDOW", "1m")
+# signals: created trade signals per user (mass creation); 429 + Retry-After once over the budget.
+SIGNAL_CREATE_RATE_MAX = env_int("SIGNAL_CREATE_RATE_MAX", 100, minimum=1)
+SIGNAL_CREATE_RATE_WINDOW = env_duration("SIGNAL_CREATE_RATE_WINDOW", "1h")
 
 # --- HTTP ----------------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024, minimum=1024)
@@ -239,7 +242,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if BROWSABLE_API else []),
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["tradesignals.kernel.drf.fields.StrictJSONParser"],
     "EXCEPTION_HANDLER": "tradesignals.kernel.drf.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -257,6 +260,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tradesignals.kernel.drf.schema.strip_trailing_slashes",
+        "tradesignals.kernel.drf.schema.document_common_errors",
     ],
 }
 

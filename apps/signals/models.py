@@ -47,6 +47,10 @@ def now() -> datetime:
 
 # -- field rules ---------------------------------------------------------------------------------------
 def normalize_symbol(value: str) -> str:
+    # ASCII before upper-casing: "btcuſdt".upper() is "BTCUSDT" and "ıbm".upper() is "IBM" — a look-alike must
+    # be refused, never silently turned into the real symbol.
+    if not value.isascii():
+        raise ValueError("Use ASCII letters and digits only (look-alike characters are refused).")
     symbol = value.strip().upper()
     if not _SYMBOL.match(symbol):
         raise ValueError("Use 1–15 letters or digits, optionally followed by /QUOTE (e.g. BTC/USDT).")

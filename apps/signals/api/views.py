@@ -23,6 +23,7 @@ from apps.signals.api.serializers import (
     render_json,
 )
 from apps.signals.models import normalize_symbol
+from tradesignals.kernel import ratelimit
 from tradesignals.kernel.drf import pagination
 from tradesignals.kernel.drf.fields import DecimalJSONParser
 from tradesignals.kernel.drf.permissions import IsAdmin, IsAuthenticatedPrincipal
@@ -178,6 +179,10 @@ class SignalListCreateApi(CachedResponseMixin, APIView):
     def post(self, request):
         serializer = SignalInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # Mass creation: a per-user budget of created signals (invalid bodies are bounded by the gateway budget).
+        ratelimit.hit(request, group="signals:create:user", key=request.user.user_id,
+                      rate=ratelimit.rate(settings.SIGNAL_CREATE_RATE_MAX, settings.SIGNAL_CREATE_RATE_WINDOW),
+                      message="Too many signals created; retry later.")
         signal = services.signal_create(owner_id=request.user.user_id, owner_name=request.user.name,
                                         **serializer.validated_data)
         location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{signal.id}")
@@ -190,7 +195,7 @@ class SignalPublicListApi(CachedResponseMixin, APIView):
     @extend_schema(tags=[TAG], operation_id="trade_signals_list_public",
                    summary="The public feed of approved signals", auth=[],
                    parameters=[SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH],
-                   responses={200: SignalPageOutputSerializer, 304: None, **_errors(400, 429)})
+                   responses={200: SignalPageOutputSerializer, 304: None, **_errors(400, 401, 429)})
     def get(self, request):
         filters = parse_filters(request, ("symbol", "direction", "timeframe"))
         return self.list_response(request, name="public", filters=filters,

@@ -22,16 +22,66 @@ _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _NON_FINITE = re.compile(r"^[+-]?(nan|snan|inf|infinity)$", re.IGNORECASE)
 
 
-class DecimalJSONParser(JSONParser):
-    """JSON numbers with a fraction or exponent become ``Decimal`` (never float); NaN/Infinity literals are
-    parsed as non-finite Decimals so the field that received them can reject them by name."""
+class DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        self.key = key
+        super().__init__(key)
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """``object_pairs_hook`` refusing a key given twice: ``{"status": "pending", "status": "approved"}`` means
+    different things to different parsers (first wins, last wins), so neither value is taken."""
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+class StrictJSONParser(JSONParser):
+    """JSON with no duplicate keys; nesting too deep for the parser, an unknown charset, invalid UTF-8 or an
+    integer beyond Python's digit limit is a 400 ``malformed_request``, never a 500. A duplicate key is a
+    ``validation_error`` naming the key."""
+
+    parse_options: dict = {}
 
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.load(codecs.getreader(encoding)(stream), parse_float=Decimal, parse_constant=Decimal)
-        except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+            reader = codecs.getreader(encoding)(stream)
+        except LookupError:
+            raise ParseError(f"Unknown charset {encoding[:40]!r}.") from None
+        try:
+            return json.load(reader, object_pairs_hook=_unique_keys, **self.parse_options)
+        except DuplicateKey as exc:
+            raise serializers.ValidationError({str(exc.key)[:100]: ["Duplicate key in the JSON object."]}) from None
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
+        except ValueError as exc:  # includes UnicodeDecodeError and the int digit limit
+            raise ParseError(f"JSON parse error - {str(exc)[:200]}") from None
+
+
+class UnrepresentableNumber:
+    """A JSON number ``Decimal`` cannot hold (``1e999…9``): parsed as this marker so the field that received
+    it refuses it by name instead of the whole body failing (or a 500)."""
+
+    def __init__(self, text: str):
+        self.text = text[:40]
+
+
+def _decimal(text: str) -> Decimal | UnrepresentableNumber:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return UnrepresentableNumber(text)
+
+
+class DecimalJSONParser(StrictJSONParser):
+    """JSON numbers with a fraction or exponent become ``Decimal`` (never float); NaN/Infinity literals are
+    parsed as non-finite Decimals so the field that received them can reject them by name."""
+
+    parse_options = {"parse_float": _decimal, "parse_constant": Decimal}
 
 
 def _apply(normalize: Callable | None, value):
