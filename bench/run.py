@@ -306,11 +306,13 @@ def run_wrk(url: str, script: Path, duration: int, connections: int) -> dict:
     if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1:
         cmd = ["taskset", "-c", str(os.cpu_count() - 1), *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    total = int(re.search(r"(\d+) requests in", out).group(1))
+    rps_line, total_line = re.search(r"Requests/sec:\s+([\d.]+)", out), re.search(r"(\d+) requests in", out)
+    if rps_line is None or total_line is None:
+        raise SystemExit(f"wrk failed on {url}:\n{out}")
+    rps, total = float(rps_line.group(1)), int(total_line.group(1))
     # the "Latency Distribution" lines ("     50%   12.31ms"), not a "+/- Stdev" column that ends in "50%"
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)$", out, re.MULTILINE).group(1))
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)$", out, re.MULTILINE).group(1))
+    p50, p99 = (_ms(found.group(1)) if (found := re.search(rf"^\s+{q}%\s+(\S+)$", out, re.MULTILINE)) else
+                float("nan") for q in (50, 99))  # nan: no request completed within wrk's timeout
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     socket_errors = sum(int(x) for x in errors.groups()) if errors else 0
     statuses_line = re.search(r"STATUSES (\{.*\})", out)
