@@ -297,9 +297,11 @@ def session_login(*, email: str, password: str, client: Client = Client()) -> tu
 
     with _atomic() as tx:
         pair = _start_session(user, client=client, tx=tx)
-        _users().update_one({"_id": user.id}, {"$set": {"last_login_at": _now()}}, session=tx)
         audit_record(type=AUDIT_LOGIN_SUCCEEDED, client=client, user_id=str(user.id), email=email,
                      details={"session_id": pair.family}, session=tx)
+    # Outside the transaction: concurrent logins of one account would otherwise conflict on the user
+    # document (WriteConflict); the last-login time is informational, its last writer may win.
+    _users().update_one({"_id": user.id}, {"$set": {"last_login_at": _now()}})
     revocation.raise_epoch(str(user.id), user.epoch)  # re-mirror in case the store lost it
     return user, pair
 
