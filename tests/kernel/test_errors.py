@@ -60,3 +60,15 @@ def test_protected_endpoint_without_credentials_is_401(client):
     response = client.get("/api/probe/whoami")
     assert_envelope(response, 401, "not_authenticated")
     assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_lost_transaction_is_a_409_not_a_500():
+    from pymongo.errors import OperationFailure
+
+    from tradesignals.kernel.errors import to_application_error
+
+    conflict = to_application_error(OperationFailure("WriteConflict", code=112))
+    assert (conflict.status, conflict.code) == (409, "conflict")
+    labelled = OperationFailure("aborted", code=251, details={"errorLabels": ["TransientTransactionError"]})
+    assert to_application_error(labelled).status == 409
+    assert to_application_error(OperationFailure("other", code=2)) is None  # still an unexpected 500

@@ -114,7 +114,18 @@ def to_application_error(exc: BaseException) -> ApplicationError | None:
         return PermissionDenied()
     if _is_database_unavailable(exc):
         return ServiceUnavailable("The database is unavailable; retry later.")
+    if _is_write_conflict(exc):
+        return Conflict("A concurrent change to the same data won; retry the request.")
     return None
+
+
+def _is_write_conflict(exc: BaseException) -> bool:
+    """A transaction lost to a concurrent one (WriteConflict, TransientTransactionError): the request may
+    simply be retried, so it is a 409 ``conflict`` rather than a 500. Services retry where it is safe."""
+    from pymongo.errors import OperationFailure
+
+    return isinstance(exc, OperationFailure) and (
+        exc.code == 112 or exc.has_error_label("TransientTransactionError"))
 
 
 def _is_database_unavailable(exc: BaseException) -> bool:
