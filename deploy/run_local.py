@@ -41,13 +41,33 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> N
     raise SystemExit(f"nothing listened on port {port} within {timeout}s")
 
 
+def prepare_data_dir(data_dir: Path) -> None:
+    """Create the embedded server's data directory and prove it is writable, or stop with a clear message
+    (a read-only mount, a file in the way, a full disk) instead of a traceback from deep inside the server."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / ".write-probe"
+        with open(probe, "wb") as handle:
+            handle.write(b"0" * 4096)
+            handle.flush()
+            os.fsync(handle.fileno())
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise SystemExit(
+            f"error: the embedded database cannot write its data directory {data_dir}: {reason}. "
+            "Free disk space, make the directory writable, point EMBEDDED_DATA_DIR at a writable directory, "
+            "or set MONGODB_URI to use an external MongoDB."
+        ) from None
+
+
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "settings.dev")
     children: list[subprocess.Popen] = []
     if not env.get("MONGODB_URI"):
         data_dir = Path(env.get("EMBEDDED_DATA_DIR") or ROOT / "var" / "mongo")
-        data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(data_dir)
         port = int(env.get("EMBEDDED_MONGODB_PORT", "27018"))
         if not port_is_free(port):
             raise SystemExit(f"port {port} is taken: stop what listens there, or set EMBEDDED_MONGODB_PORT "
@@ -58,7 +78,11 @@ def main() -> int:
             cwd=ROOT, start_new_session=True,
         )
         children.append(mongo)
-        wait_for_port(port, mongo)
+        try:
+            wait_for_port(port, mongo)
+        except SystemExit as exc:
+            raise SystemExit(f"error: the embedded database server did not start ({exc.code}); check that "
+                             f"{data_dir} is writable and the disk has free space (its output is above).") from None
         env["MONGODB_URI"] = f"mongodb://127.0.0.1:{port}/tradesignals"
         print(f"embedded MongoDB-compatible server on 127.0.0.1:{port}, data in {data_dir}", flush=True)
 
