@@ -8,6 +8,8 @@ document. After the commit the Django signals below are sent; cache invalidation
 """
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -47,7 +49,7 @@ owner_signals_changed = django.dispatch.Signal()
 
 EDITABLE = ("symbol", "direction", "entry_price", "stop_loss", "take_profit", "timeframe", "rationale",
             "image_url")
-_RETRIES = 5
+_RETRIES = 8
 
 
 @dataclass(frozen=True)
@@ -158,12 +160,15 @@ def _conditional_write(write) -> None:
 
 
 def _retrying(if_match: int | None, attempt):
-    for _ in range(_RETRIES):
+    """Retry a lost race on a fresh read. Racers that collide in one transaction can both lose, so each
+    retry waits a short random time (exponential, jittered) to let one of them through."""
+    for retry in range(_RETRIES):
         try:
             return attempt()
         except _LostRace:
             if if_match is not None:
                 raise PreconditionFailed("The signal was changed by someone else; reload it and retry.") from None
+            time.sleep(random.uniform(0, 0.004 * 2 ** retry))  # noqa: S311 - jitter, not cryptography
     raise Conflict("The signal is being changed concurrently; retry.")
 
 
