@@ -20,8 +20,9 @@ from django.conf import settings
 from django.core.cache import caches
 from django_ratelimit.core import get_usage
 
-from tradesignals.kernel import tokens
+from tradesignals.kernel import revocation, tokens
 from tradesignals.kernel.errors import ApplicationError, RateLimited, ServiceUnavailable, error_response
+from tradesignals.kernel.identity import Principal
 
 logger = logging.getLogger(__name__)
 
@@ -98,10 +99,11 @@ def check(request, *, group: str, key: str, rate: str, message: str | None = Non
         raise _refuse(usage, message)
 
 
-VERIFIED_ATTR = "_ts_verified_access"  # read back by the authentication classes: one verify per request
+VERIFIED_ATTR = "_ts_verified_access"  # (raw token, claims, revocation values | None): one verify per request
 
 
-def _gateway_identity(request) -> str:
+def _gateway_identity(request) -> tuple[str, dict | None]:
+    """The budget's key and, for a valid access token, its claims."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     raw = header[7:].strip() if header[:7].lower() == "bearer " else request.COOKIES.get(settings.AUTH_ACCESS_COOKIE)
     if raw:
@@ -110,15 +112,17 @@ def _gateway_identity(request) -> str:
         except ApplicationError:
             pass  # an invalid token is anonymous here; the authentication class answers 401 for it
         else:
-            setattr(request, VERIFIED_ATTR, (raw, claims))
-            return "user:" + str(claims["sub"])
-    return "ip:" + client_ip(request)
+            setattr(request, VERIFIED_ATTR, (raw, claims, None))
+            return "user:" + str(claims["sub"]), claims
+    return "ip:" + client_ip(request), None
 
 
-def _gateway_hit(identity: str) -> int | None:
+def _gateway_hit(request, identity: str, claims: dict | None) -> int | None:
     """Count one request in the identity's fixed window; the seconds to wait when over budget, else None.
 
-    One round trip on Redis (pipelined ``INCR`` + ``EXPIRE``): this runs on every API request.
+    One round trip on Redis (pipelined ``INCR`` + ``EXPIRE``): this runs on every API request. For a
+    verified token the same round trip also reads its revocation state (same ``security`` store), which the
+    authentication class then uses instead of asking again.
     """
     period = max(1, settings.RATE_LIMIT_WINDOW_MS // 1000)
     now = int(time.time())
@@ -130,7 +134,17 @@ def _gateway_hit(identity: str) -> int | None:
         pipe = get_redis_connection(settings.RATELIMIT_USE_CACHE).pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, period + 5)
-        count = int(pipe.execute()[0])
+        revocation_keys = None
+        if claims is not None and settings.RATELIMIT_USE_CACHE == revocation.STORE_ALIAS:
+            revocation_keys = revocation.keys_for(Principal.from_claims(claims))
+            pipe.mget([store.client.make_key(k) for k in revocation_keys])
+        results = pipe.execute()
+        count = int(results[0])
+        if revocation_keys is not None:
+            found = {k: store.client.decode(v) for k, v in zip(revocation_keys, results[2], strict=True)
+                     if v is not None}
+            raw, verified, _ = getattr(request, VERIFIED_ATTR)
+            setattr(request, VERIFIED_ATTR, (raw, verified, found))
     else:
         store.add(key, 0, period + 5)
         count = store.incr(key)
@@ -160,7 +174,7 @@ class GatewayRateLimitMiddleware:
     def __call__(self, request):
         if request.path.startswith("/api/") and settings.RATELIMIT_ENABLE:
             try:
-                wait = _gateway_hit(_gateway_identity(request))
+                wait = _gateway_hit(request, *_gateway_identity(request))
             except Exception as exc:  # store down: fail open here, authenticated requests still get 503
                 logger.warning("gateway rate-limit store unavailable: %s", exc.__class__.__name__)
                 wait = None

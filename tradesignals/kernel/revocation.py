@@ -29,8 +29,11 @@ class TokenRevoked(TokenInvalid):
         self.superseded = superseded
 
 
+STORE_ALIAS = "security"
+
+
 def _store():
-    return caches["security"]
+    return caches[STORE_ALIAS]
 
 
 def _jti_key(jti: str) -> str:
@@ -60,12 +63,21 @@ def _epoch_ttl() -> int:
     return settings.JWT_REFRESH_EXPIRY + settings.JWT_LEEWAY_SECONDS + 60
 
 
-def check(principal: Principal) -> None:
-    """Raise ``TokenInvalid`` if the token, its family or its user epoch was revoked."""
+def keys_for(principal: Principal) -> list[str]:
+    """The store keys whose values decide whether ``principal``'s token is still good."""
     keys = [_jti_key(principal.jti), _epoch_key(principal.user_id)]
     if principal.family:
         keys.append(_family_key(principal.family))
-    found = _guard(lambda: _store().get_many(keys))
+    return keys
+
+
+def check(principal: Principal, *, prefetched: dict | None = None) -> None:
+    """Raise ``TokenInvalid`` if the token, its family or its user epoch was revoked.
+
+    ``prefetched`` holds the values of ``keys_for(principal)`` read earlier in the same request (the gateway
+    rate limit reads them in its own round trip); without it the store is asked now.
+    """
+    found = prefetched if prefetched is not None else _guard(lambda: _store().get_many(keys_for(principal)))
     if found.get(_jti_key(principal.jti)) or (principal.family and found.get(_family_key(principal.family))):
         raise TokenRevoked()
     if principal.version < int(found.get(_epoch_key(principal.user_id)) or 0):

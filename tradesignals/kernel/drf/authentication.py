@@ -23,24 +23,25 @@ class AuthError(exceptions.AuthenticationFailed):
         self.status_code = app_error.status
 
 
-VERIFIED_ATTR = "_ts_verified_access"  # (raw, claims) left on the Django request by the gateway rate limiter
+VERIFIED_ATTR = "_ts_verified_access"  # (raw, claims, revocation values) left by the gateway rate limiter
 
 
-def principal_from_token(raw: str, *, claims: dict | None = None) -> Principal:
+def principal_from_token(raw: str, *, claims: dict | None = None, prefetched: dict | None = None) -> Principal:
     """Verify an access token and its revocation state; raise an ApplicationError otherwise.
 
-    ``claims`` may carry the result of an earlier ``tokens.verify(raw)`` in the same request.
+    ``claims`` may carry the result of an earlier ``tokens.verify(raw)`` in the same request, ``prefetched``
+    the revocation values read with it (see ``kernel.ratelimit``).
     """
     principal = Principal.from_claims(claims or tokens.verify(raw, expected_type=tokens.ACCESS))
-    revocation.check(principal)
+    revocation.check(principal, prefetched=prefetched)
     return principal
 
 
 def _authenticate(raw: str, request=None):
     cached = getattr(getattr(request, "_request", request), VERIFIED_ATTR, None)
-    claims = cached[1] if cached and cached[0] == raw else None
+    claims, prefetched = (cached[1], cached[2]) if cached and cached[0] == raw else (None, None)
     try:
-        principal = principal_from_token(raw, claims=claims)
+        principal = principal_from_token(raw, claims=claims, prefetched=prefetched)
     except ApplicationError as error:
         raise AuthError(error) from None
     return principal, principal
