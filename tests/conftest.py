@@ -60,6 +60,9 @@ def clean_state(mongo_uri, redis_server_url, settings):
     import redis
     from django.core.cache import caches
 
+    from tradesignals.kernel import tokens
+
+    tokens.verified_tokens.clear()
     redis.Redis.from_url(redis_server_url).flushdb()
     for alias in settings.CACHES:
         caches[alias].clear()
