@@ -4,47 +4,20 @@ from __future__ import annotations
 import pytest
 
 from tests.accounts.conftest import Accounts
-from tests.signals.conftest import BASE, VALID, Caller  # noqa: F401 - re-exported for the modules here
 
-
-@pytest.fixture(autouse=True)
-def fresh_cache_service():
-    from tradesignals.kernel.cache import get_cache, reset_cache
-
-    reset_cache()
-    get_cache().reset_state()
-    yield
-    reset_cache()
-
-
-@pytest.fixture
-def make_caller():
-    from django.test import Client
-
-    def make(role: str | None = "user", **kwargs) -> Caller:
-        return Caller(Client(), role=role, **kwargs)
-
-    return make
-
-
-@pytest.fixture
-def owner(make_caller):
-    return make_caller("user", name="Olivia Owner")
-
-
-@pytest.fixture
-def other(make_caller):
-    return make_caller("user", name="Otto Other")
-
-
-@pytest.fixture
-def admin(make_caller):
-    return make_caller("admin", name="Ada Admin")
-
-
-@pytest.fixture
-def anonymous(make_caller):
-    return make_caller(None)
+# The signals suite's callers and cache reset, shared as fixtures (one definition, two suites); BASE, VALID and
+# Caller are re-exported for the modules here.
+from tests.signals.conftest import (  # noqa: F401
+    BASE,
+    VALID,
+    Caller,
+    admin,
+    anonymous,
+    fresh_cache_service,
+    make_caller,
+    other,
+    owner,
+)
 
 
 @pytest.fixture
