@@ -84,14 +84,19 @@ def list_plan(fixed: dict, filters: dict) -> tuple[str, dict, dict]:
     return index, {k: equality[k] for k in prefix}, {k: v for k, v in equality.items() if k not in prefix}
 
 
+def _position(after: tuple[datetime, str] | None) -> tuple[datetime, ObjectId] | None:
+    """A decoded cursor position ``(time, id)`` as the keyset reader wants it; a bad id is a tampered cursor."""
+    if after is None:
+        return None
+    oid = _object_id(after[1])
+    if oid is None:
+        raise ValidationFailed(details={"cursor": ["Invalid or tampered cursor."]})
+    return after[0], oid
+
+
 def _list(shape: str, *, fixed: dict, filters: dict, after, limit: int) -> Page:
     _index, query, residual = list_plan(fixed, filters)
-    position = None
-    if after is not None:
-        oid = _object_id(after[1])
-        if oid is None:
-            raise ValidationFailed(details={"cursor": ["Invalid or tampered cursor."]})
-        position = (after[0], oid)
+    position = _position(after)
     mongo_queries.add("lists")
     raws = keyset.newest_first(TradeSignal._get_collection(), query=query, field="created_at", need=limit + 1,
                                after=position, residual=keyset.equals(residual))
@@ -255,12 +260,7 @@ def signal_list_reviewed(*, reviewer_id: str | None = None, after: tuple[datetim
     # A range on review.at implies a review; windows as for the API lists (kernel.keyset), on the index
     # reviewer_recent (review.by, review.at) or reviewed_recent (review.at).
     query: dict = {"review.by": reviewer_id} if reviewer_id else {}
-    position = None
-    if after is not None:
-        oid = _object_id(after[1])
-        if oid is None:
-            raise ValidationFailed(details={"cursor": ["Invalid or tampered cursor."]})
-        position = (after[0], oid)
+    position = _position(after)
     mongo_queries.add("lists")
     raws = keyset.newest_first(TradeSignal._get_collection(), query=query, field="review.at", need=limit + 1,
                                after=position, residual=lambda raw: raw.get("review") is not None)
