@@ -183,6 +183,23 @@ class _Subject:
         self.display_name = display_name or ""
 
 
+def _new_user(*, user_id: ObjectId, email: str, password: str, display_name: str, role: str) -> tuple[User, dict]:
+    """A new active account (password checked and hashed) and its validated document, not yet stored."""
+    _validate_password(password, email=email, display_name=display_name)
+    now = _now()
+    user = User(id=user_id, email=email, password=make_password(password), display_name=display_name,
+                role=role, is_active=True, epoch=0, created_at=now, updated_at=now)
+    return user, _validated(user)
+
+
+def _publish_registered(user: User) -> None:
+    """``user.registered`` for a new account (call inside the transaction that inserts it)."""
+    events.publish(account_events.USER_REGISTERED, key=str(user.id), producer=account_events.PRODUCER,
+                   data=account_events.user_registered_data(
+                       user_id=str(user.id), email=user.email, role=user.role, display_name=user.display_name,
+                       created_at=user.created_at))
+
+
 def _validate_password(password: str, *, email: str, display_name: str | None, field: str = "password") -> None:
     if len(password or "") > PASSWORD_MAX_LENGTH:  # the minimum (12) is one of Django's validators
         raise ValidationFailed(details={field: [f"The password must be at most {PASSWORD_MAX_LENGTH} characters."]})
@@ -253,20 +270,14 @@ def user_register(*, email: str, password: str, display_name: str | None = None,
     email = normalize_email(email)
     user_id = ObjectId()
     display_name = (display_name or "").strip() or f"trader-{str(user_id)[-6:]}"
-    _validate_password(password, email=email, display_name=display_name)
-    now = _now()
-    user = User(id=user_id, email=email, password=make_password(password), display_name=display_name,
-                role=ROLE_USER, is_active=True, epoch=0, created_at=now, updated_at=now)
-    document = _validated(user)
+    user, document = _new_user(user_id=user_id, email=email, password=password, display_name=display_name,
+                               role=ROLE_USER)
     try:
         with _atomic() as tx:
             _users().insert_one(document, session=tx)
             pair = _start_session(user, client=client, tx=tx)
             audit_record(type=AUDIT_REGISTERED, client=client, user_id=str(user_id), email=email, session=tx)
-            events.publish(account_events.USER_REGISTERED, key=str(user_id), producer=account_events.PRODUCER,
-                           data=account_events.user_registered_data(
-                               user_id=str(user_id), email=email, role=ROLE_USER, display_name=display_name,
-                               created_at=now))
+            _publish_registered(user)
     except DuplicateKeyError:
         raise Conflict("An account with this email already exists.",
                        details={"email": ["An account with this email already exists."]}) from None
@@ -513,21 +524,14 @@ def user_create_admin(*, email: str, password: str | None = None) -> tuple[User,
     if not password:
         raise ValidationFailed(details={"password": ["A password is required to create a new account."]})
     user_id = ObjectId()
-    display_name = "Administrator"
-    _validate_password(password, email=email, display_name=display_name)
-    now = _now()
-    user = User(id=user_id, email=email, password=make_password(password), display_name=display_name,
-                role=ROLE_ADMIN, is_active=True, epoch=0, created_at=now, updated_at=now)
-    document = _validated(user)
+    user, document = _new_user(user_id=user_id, email=email, password=password, display_name="Administrator",
+                               role=ROLE_ADMIN)
     try:
         with _atomic() as tx:
             _users().insert_one(document, session=tx)
             audit_record(type=AUDIT_ADMIN_CREATED, user_id=str(user_id), email=email, details={"via": "createadmin"},
                          session=tx)
-            events.publish(account_events.USER_REGISTERED, key=str(user_id), producer=account_events.PRODUCER,
-                           data=account_events.user_registered_data(
-                               user_id=str(user_id), email=email, role=ROLE_ADMIN, display_name=display_name,
-                               created_at=now))
+            _publish_registered(user)
     except DuplicateKeyError:
         raise Conflict("An account with this email already exists.") from None
     return user, True
