@@ -65,6 +65,13 @@ class SignalChange:
     version: int | None
 
 
+def _change_of(signal: TradeSignal, *, old_status: str, was_public: bool) -> SignalChange:
+    """The change an edit or review made to ``signal`` (as it is after the write)."""
+    return SignalChange(signal_id=str(signal.id), owner_id=signal.owner_id, old_status=old_status,
+                        new_status=signal.status, was_public=was_public, is_public=_public(signal),
+                        version=signal.version)
+
+
 class _LostRace(Exception):
     """The conditional write matched nothing (or the transaction hit a write conflict)."""
 
@@ -246,9 +253,7 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict, if_match: int
         return signal, old_status, was_public
 
     signal, old_status, was_public = _retrying(if_match, attempt)
-    signal_saved.send(sender=TradeSignal, change=SignalChange(
-        signal_id=str(signal.id), owner_id=signal.owner_id, old_status=old_status, new_status=signal.status,
-        was_public=was_public, is_public=_public(signal), version=signal.version))
+    signal_saved.send(sender=TradeSignal, change=_change_of(signal, old_status=old_status, was_public=was_public))
     return signal
 
 
@@ -295,9 +300,8 @@ def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str 
         return signal, old_status, was_public
 
     signal, old_status, was_public = _retrying(if_match, attempt)
-    signal_status_changed.send(sender=TradeSignal, change=SignalChange(
-        signal_id=str(signal.id), owner_id=signal.owner_id, old_status=old_status, new_status=signal.status,
-        was_public=was_public, is_public=_public(signal), version=signal.version))
+    change = _change_of(signal, old_status=old_status, was_public=was_public)
+    signal_status_changed.send(sender=TradeSignal, change=change)
     return signal
 
 
