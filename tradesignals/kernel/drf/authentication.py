@@ -12,6 +12,7 @@ from rest_framework.authentication import BaseAuthentication, CSRFCheck
 from tradesignals.kernel import revocation, tokens
 from tradesignals.kernel.errors import ApplicationError, PermissionDenied, TokenInvalid
 from tradesignals.kernel.identity import Principal
+from tradesignals.kernel.ratelimit import VERIFIED_ATTR  # (raw, claims, revocation values) left by the gateway
 
 
 class AuthError(exceptions.AuthenticationFailed):
@@ -23,7 +24,6 @@ class AuthError(exceptions.AuthenticationFailed):
         self.status_code = app_error.status
 
 
-VERIFIED_ATTR = "_ts_verified_access"  # (raw, claims, revocation values) left by the gateway rate limiter
 
 
 def principal_from_token(raw: str, *, claims: dict | None = None, prefetched: dict | None = None) -> Principal:
