@@ -99,7 +99,8 @@ def _list(shape: str, *, fixed: dict, filters: dict, after, limit: int) -> Page:
     position = _position(after)
     mongo_queries.add("lists")
     raws = keyset.newest_first(TradeSignal._get_collection(), query=query, field="created_at", need=limit + 1,
-                               after=position, residual=keyset.equals(residual))
+                               after=position, residual=keyset.equals(residual),
+                               residual_key=tuple(sorted(residual.items())))
     items = [TradeSignal._from_son(raw) for raw in raws]
     more = len(items) > limit
     items = items[:limit]
@@ -263,7 +264,8 @@ def signal_list_reviewed(*, reviewer_id: str | None = None, after: tuple[datetim
     position = _position(after)
     mongo_queries.add("lists")
     raws = keyset.newest_first(TradeSignal._get_collection(), query=query, field="review.at", need=limit + 1,
-                               after=position, residual=lambda raw: raw.get("review") is not None)
+                               after=position, residual=lambda raw: raw.get("review") is not None,
+                               residual_key="reviewed")
     return _page(raws, limit, lambda signal: signal.review.at)
 
 

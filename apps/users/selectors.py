@@ -83,7 +83,8 @@ def profile_list(
         return is_active is None or raw.get("is_active") == is_active
 
     raws = keyset.newest_first(Profile._get_collection(), query={"registered": True}, field="created_at",
-                               need=limit + 1, after=after, residual=residual)
+                               need=limit + 1, after=after, residual=residual,
+                               residual_key=(prefix, role, is_active))
     rows = [Profile._from_son(raw) for raw in raws]
     page = rows[:limit]
     more = len(rows) > limit

@@ -13,8 +13,10 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 def collection():
     coll = mongo.database("signals")["keyset_probe"]
     coll.create_index([("kind", 1), ("at", -1), ("_id", -1)], name="kind_at")
+    keyset.forget_hints()
     yield coll
     coll.drop()
+    keyset.forget_hints()
 
 
 def walk(coll, *, query, need, residual=None, now=NOW):
@@ -23,7 +25,7 @@ def walk(coll, *, query, need, residual=None, now=NOW):
     while True:
         counted = []
         page = keyset.newest_first(coll, query=query, field="at", need=need, after=after, residual=residual,
-                                   now=now, counter=lambda c=counted: c.append(1))
+                                   now=now, observe=counted.append)
         pages.append((page, len(counted)))
         if len(page) < need:
             return pages
@@ -68,7 +70,69 @@ def test_a_page_of_dense_recent_data_takes_one_window_and_an_empty_list_few(coll
     assert pages[0][1] == 1  # 120 s of one-per-second data hold the first page
     assert all(queries <= 3 for _, queries in pages[1:-1])  # a cursor page: ties + one or two windows
     empty = walk(collection, query={"kind": "nothing"}, need=21)
-    assert empty[0][0] == [] and empty[0][1] <= 10  # geometric growth reaches the floor quickly
+    # growth ×2 for the first hour below the top, then ×8: the floor (26 years down) in a dozen queries
+    assert empty[0][0] == [] and empty[0][1] <= 12
+
+
+def first_page(coll, *, query, need=21, now=NOW, residual=None, residual_key=None):
+    """One first page, its server queries, and how many documents those queries' ranges held — what the
+    embedded server decodes for them (it does not stop a range scan at the limit)."""
+    queries = []
+    page = keyset.newest_first(coll, query=query, field="at", need=need, now=now, observe=queries.append,
+                               residual=residual, residual_key=residual_key)
+    return page, len(queries), sum(coll.count_documents(q) for q in queries)
+
+
+def dense(coll, *, ending_before: timedelta, count: int = 3000, kind: str = "a"):
+    top = NOW - ending_before
+    coll.insert_many([{"kind": kind, "at": top - timedelta(seconds=i)} for i in range(count)])
+
+
+def test_the_next_window_is_sized_from_where_the_documents_are(collection):
+    # 100 s of quiet above one-per-second data: the first window holds 20 of the 21 needed. The old sizing
+    # (by the whole window's density, at least ×2) read a further 240 documents for the one missing.
+    dense(collection, ending_before=timedelta(seconds=100))
+    page, queries, decoded = first_page(collection, query={"kind": "a"})
+    assert [row["_id"] for row in page] == expected(collection, {"kind": "a"})[:21]
+    assert queries == 2 and decoded <= 3 * 21
+
+
+def test_a_short_quiet_gap_costs_a_few_empty_windows_not_a_big_one(collection):
+    # The newest item is 150 s old: the first window is empty; jumping ×8 would read 16 minutes (≈ 900).
+    dense(collection, ending_before=timedelta(seconds=150))
+    page, _queries, decoded = first_page(collection, query={"kind": "a"})
+    assert [row["_id"] for row in page] == expected(collection, {"kind": "a"})[:21]
+    assert decoded <= 300
+
+
+def test_a_feed_read_again_is_one_window_of_about_a_page_even_when_hours_old(collection):
+    dense(collection, ending_before=timedelta(hours=3))
+    cold, cold_queries, _ = first_page(collection, query={"kind": "a"})
+    warm, warm_queries, decoded = first_page(collection, query={"kind": "a"})
+    assert [row["_id"] for row in warm] == [row["_id"] for row in cold] == expected(collection, {"kind": "a"})[:21]
+    assert cold_queries > 3 and warm_queries == 1 and decoded <= 2 * 21
+
+
+def test_a_hint_places_windows_but_never_changes_what_a_read_returns(collection):
+    dense(collection, ending_before=timedelta(hours=3))
+    first_page(collection, query={"kind": "a"})  # leaves a hint at the newest item, three hours ago
+    newest = expected(collection, {"kind": "a"})[:5]
+    collection.delete_many({"_id": {"$in": newest}})  # the hinted top is gone …
+    collection.insert_many([{"kind": "a", "at": NOW - timedelta(seconds=s)} for s in (1, 30, 90)])  # … news
+    page, _, _ = first_page(collection, query={"kind": "a"})
+    assert [row["_id"] for row in page] == expected(collection, {"kind": "a"})[:21]
+    # another residual shape of the same query does not use (or spoil) the hint of the plain one
+    odd = lambda raw: raw["at"].second % 2 == 1  # noqa: E731
+    page, _, _ = first_page(collection, query={"kind": "a"}, residual=odd, residual_key="odd seconds")
+    assert [row["_id"] for row in page] == expected(collection, {"kind": "a"}, odd)[:21]
+
+
+def test_a_stale_hint_is_not_used(collection, monkeypatch):
+    dense(collection, ending_before=timedelta(hours=3))
+    first_page(collection, query={"kind": "a"})
+    monkeypatch.setattr(keyset, "HINT_TTL", 0.0)
+    _, queries, _ = first_page(collection, query={"kind": "a"})
+    assert queries > 3  # searched again from the top, as on a cold read
 
 
 def test_equals_builds_no_predicate_for_no_residual_filters():
