@@ -349,23 +349,29 @@ def ensure_wrk() -> None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
 
 
-def measure(stack: Stack, web: subprocess.Popen, url: str, scenario: dict, args) -> dict:
-    connections = scenario.get("connections", args.connections)
-    run_wrk(url + scenario["path"], scenario["script"], 2, min(connections, 8))  # warm caches and pools
+def timed_wrk(stack: Stack, web: subprocess.Popen, url: str, script: Path, duration: int, connections: int) -> dict:
+    """One wrk run after a short warm-up, with the CPU the workers and the database spent per request."""
+    run_wrk(url, script, 2, min(connections, 8))  # warm caches and pools
     workers = stack.worker_pids(web)
     for pid in workers:
         reset_peak_rss(pid)
     db = [stack.mongo.pid] if stack.mongo is not None else []
     cpu_before, db_before = cpu_seconds(workers), cpu_seconds(db)
-    result = run_wrk(url + scenario["path"], scenario["script"], args.duration, connections)
+    result = run_wrk(url, script, duration, connections)
     cpu_after, db_after = cpu_seconds(workers), cpu_seconds(db)
     requests_done = max(result["requests"], 1)
     result.update({
-        "scenario": scenario["name"], "path": scenario["path"], "connections": connections,
         "peak_rss_mb": {pid: round(peak_rss_mb(pid), 1) for pid in workers},
         "worker_cpu_ms_per_request": round((cpu_after - cpu_before) * 1000 / requests_done, 3),
         "db_cpu_ms_per_request": round((db_after - db_before) * 1000 / requests_done, 3) if db else None,
     })
+    return result
+
+
+def measure(stack: Stack, web: subprocess.Popen, url: str, scenario: dict, args) -> dict:
+    connections = scenario.get("connections", args.connections)
+    result = timed_wrk(stack, web, url + scenario["path"], scenario["script"], args.duration, connections)
+    result.update({"scenario": scenario["name"], "path": scenario["path"], "connections": connections})
     print(f"  {scenario['name']}: {result['rps']:.0f} req/s, non-2xx {result['non_2xx_by_status'] or 0}",
           flush=True)
     return result
@@ -396,12 +402,14 @@ def scaling(stack: Stack, workdir: Path, args) -> list[dict]:
                 flush_cache(env)
                 web, target = stack.start_web(f"scale-{mode}", extra)
                 for name, path, script in lists:
-                    run_wrk(target + path, script, 2, 4)
-                    result = run_wrk(target + path, script, args.duration, args.scaling_connections)
-                    rows.append({"signals": size, "mode": mode, "read": name, "p50_ms": result["p50_ms"],
-                                 "p99_ms": result["p99_ms"], "rps": result["rps"], "non_2xx": result["non_2xx"]})
+                    result = timed_wrk(stack, web, target + path, script, args.duration, args.scaling_connections)
+                    rows.append({"signals": size, "mode": mode, "read": name, **{
+                        key: result[key] for key in ("p50_ms", "p99_ms", "rps", "non_2xx",
+                                                     "worker_cpu_ms_per_request", "db_cpu_ms_per_request")}})
+                    db = result["db_cpu_ms_per_request"]
                     print(f"  {size} signals, {name} ({mode}): p50 {result['p50_ms']:.2f} ms, "
-                          f"{result['rps']:.0f} req/s", flush=True)
+                          f"{result['rps']:.0f} req/s, CPU/request: workers {result['worker_cpu_ms_per_request']:.2f}"
+                          f" ms, database {'-' if db is None else f'{db:.2f} ms'}", flush=True)
                 stack.stop_web(web)
         return rows
     finally:
@@ -411,6 +419,12 @@ def scaling(stack: Stack, workdir: Path, args) -> list[dict]:
 
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
+
+
+def _cpu_pair(row: dict) -> str:
+    """``worker+database`` CPU milliseconds per request of a scaling row."""
+    db = row.get("db_cpu_ms_per_request")
+    return f"{row['worker_cpu_ms_per_request']:.2f}+{'-' if db is None else f'{db:.2f}'}"
 
 
 def report(rows: list[dict], scale_rows: list[dict], args) -> list[str]:
@@ -447,13 +461,15 @@ def report(rows: list[dict], scale_rows: list[dict], args) -> list[str]:
     gain = by_name["own list, JWT (cached)"]["rps"] / max(by_name["own list, JWT (uncached)"]["rps"], 0.01)
     checks.append((f"own list cached ≥ {CACHE_GAIN_MIN}x uncached", gain >= CACHE_GAIN_MIN, f"{gain:.1f}x"))
     if scale_rows:
-        lines += ["", f"{'read':14} {'mode':9} {'p50 @1k ms':>11} {'p50 @100k ms':>13} {'ratio':>6}"]
+        lines += ["", f"{'read':14} {'mode':9} {'p50 @1k ms':>11} {'p50 @100k ms':>13} {'ratio':>6} "
+                      f"{'cpu+db ms @1k':>14} {'cpu+db ms @100k':>16}"]
         for read in ("own list", "public feed"):
             for mode in ("cached", "uncached"):
                 small = next(r for r in scale_rows if (r["read"], r["mode"], r["signals"]) == (read, mode, 1_000))
                 big = next(r for r in scale_rows if (r["read"], r["mode"], r["signals"]) == (read, mode, 100_000))
                 ratio = big["p50_ms"] / max(small["p50_ms"], 0.001)
-                lines.append(f"{read:14} {mode:9} {small['p50_ms']:11.2f} {big['p50_ms']:13.2f} {ratio:6.2f}")
+                lines.append(f"{read:14} {mode:9} {small['p50_ms']:11.2f} {big['p50_ms']:13.2f} {ratio:6.2f} "
+                             f"{_cpu_pair(small):>14} {_cpu_pair(big):>16}")
                 checks.append((f"{read} ({mode}) p50 @100k within {SCALING_LIMIT}x of @1k", ratio <= SCALING_LIMIT,
                                f"{ratio:.2f}x"))
     lines.append("")
