@@ -243,6 +243,7 @@ REST_FRAMEWORK = {
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if BROWSABLE_API else []),
     ],
     "DEFAULT_PARSER_CLASSES": ["tradesignals.kernel.drf.fields.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tradesignals.kernel.drf.negotiation.ApiContentNegotiation",
     "EXCEPTION_HANDLER": "tradesignals.kernel.drf.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -1,6 +1,7 @@
 """Thin views: parse → service/selector → render. Cached reads answer with stored bytes (and 304s)."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -92,7 +93,7 @@ def parse_filters(request, allowed: tuple[str, ...]) -> dict:
 def parse_if_match(request) -> int | None:
     """The version an ``If-Match`` names (``"v3"``, ``W/"v3"``, ``3``); ``*`` or absent → no precondition.
     A tag that is not one of ours can never match → -1 (412)."""
-    header = request.headers.get("If-Match")
+    header = request.META.get("HTTP_IF_MATCH")
     if header is None or header.strip() == "*":
         return None
     for tag in header.split(","):
@@ -103,7 +104,7 @@ def parse_if_match(request) -> int | None:
 
 
 def _not_modified(request, etag: str) -> bool:
-    header = request.headers.get("If-None-Match")
+    header = request.META.get("HTTP_IF_NONE_MATCH")  # META, not request.headers: no header dict per request
     if not header:
         return False
     tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
@@ -129,14 +130,16 @@ class CachedResponseMixin:
     def list_response(self, request, *, name: str, filters: dict, rendered_selector, cache_control: str,
                       **selector_kwargs):
         limit = pagination.parse_limit(request.query_params.get("limit"))
-        scope = pagination.scope_of(name, {**filters, **selector_kwargs})
-        position = pagination.decode_cursor(request.query_params.get("cursor"), scope=scope)
+        # The cursor scope is a digest: computed only when a cursor is read or written, not on a first-page hit.
+        scope = functools.cache(lambda: pagination.scope_of(name, {**filters, **selector_kwargs}))
+        raw_cursor = request.query_params.get("cursor")
+        position = pagination.decode_cursor(raw_cursor, scope=scope()) if raw_cursor else None
         after = None if position is None else (position.created_at, position.id)
 
         def render(page: selectors.Page) -> bytes:
             cursor = None
             if page.next_after is not None:
-                cursor = pagination.encode_cursor(pagination.Position(*page.next_after), scope=scope)
+                cursor = pagination.encode_cursor(pagination.Position(*page.next_after), scope=scope())
             query = {**filters, "limit": request.query_params.get("limit") or None}
             return render_json({
                 "results": SignalOutputSerializer(page.items, many=True).data,
