@@ -139,3 +139,28 @@ def test_equals_builds_no_predicate_for_no_residual_filters():
     assert keyset.equals({}) is None
     assert keyset.equals({"a": 1})({"a": 1, "b": 2}) is True
     assert keyset.equals({"a": 1})({"a": 2}) is False
+
+
+def test_ties_and_a_selective_residual_end_and_match_one_sorted_query(collection):
+    moment = NOW - timedelta(minutes=30)
+    collection.insert_many([{"kind": "a", "at": moment, "n": i} for i in range(500)])
+    every_50th = lambda raw: raw["n"] % 50 == 0  # noqa: E731
+    pages = walk(collection, query={"kind": "a"}, need=3, residual=every_50th)
+    assert [row["_id"] for page, _ in pages for row in page] == expected(collection, {"kind": "a"}, every_50th)
+
+
+def test_cold_and_warm_walks_over_irregular_data_return_the_same_pages(collection):
+    import random
+
+    rng = random.Random(20261125)
+    at = []
+    for centre, spread, count in ((0, 90, 400), (3 * 3600, 20, 300), (40 * 86400, 7200, 200), (2 * 3600, 0, 25)):
+        at += [NOW - timedelta(seconds=centre + rng.uniform(0, spread)) for _ in range(count)]
+    collection.insert_many([{"kind": rng.choice("ab"), "at": moment.replace(microsecond=moment.microsecond // 1000
+                                                                              * 1000)} for moment in at])
+    for need in (7, 60):
+        for query in ({"kind": "a"}, {"kind": "b"}):
+            want = expected(collection, query)
+            for _ in range(2):  # the first walk leaves placement hints, the second uses them
+                got = [row["_id"] for page, _ in walk(collection, query=query, need=need) for row in page]
+                assert got == want

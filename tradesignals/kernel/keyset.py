@@ -34,6 +34,7 @@ FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
 FIRST_WIDTH = timedelta(minutes=2)
 MAX_GROWTH = 8
 EMPTY_GENTLE = timedelta(hours=1)
+MIN_WIDTH = timedelta(milliseconds=1)  # BSON dates have millisecond precision
 # Aim each window at this many times the documents still missing (density varies along the index).
 HEADROOM = 1.5
 # A hint no older than the first window: everything inserted since it was taken lies inside that window anyway
@@ -143,7 +144,7 @@ def newest_first(collection, *, query: dict, field: str, need: int, after: tuple
     width = FIRST_WIDTH
     lower = top - width
     if hint is not None:
-        width = max(width_for(need - len(found), hint.spacing), timedelta(milliseconds=1))
+        width = max(width_for(need - len(found), hint.spacing), MIN_WIDTH)
         if upper is None:  # first page: reach down to just below where the newest page was last time
             lower = min(top - FIRST_WIDTH, hint.newest - width)
         else:
@@ -164,20 +165,21 @@ def newest_first(collection, *, query: dict, field: str, need: int, after: tuple
             # whose top part is empty — a quiet hour above older data — says nothing about the data below).
             newest = value_at(got[0], field)
             occupied = (newest - lower) if isinstance(newest, datetime) and newest > lower else span
-            occupied = max(occupied, timedelta(milliseconds=1))
+            occupied = max(occupied, MIN_WIDTH)
             width = min(max(width_for(missing, occupied / len(got)), span / MAX_GROWTH), span * MAX_GROWTH)
         else:
             # Nothing here: jump further. Gently while the walk is young — the first window that reaches data
             # holds everything between its bottom and that data's top, so a big jump over a short gap above a
             # dense stretch costs more than a few empty windows — then fast, so an empty list ends quickly.
             width = span * (2 if top - lower < EMPTY_GENTLE else MAX_GROWTH)
+        width = max(width, MIN_WIDTH)  # always move down (a width of 0 would repeat the same empty range)
         upper, upper_op = lower, "$lte"
         lower = upper - width
     result = found[:need]
     if hint_key is not None and after is None and len(result) >= 2:
         newest, oldest = value_at(result[0], field), value_at(result[-1], field)
         if isinstance(newest, datetime) and isinstance(oldest, datetime):
-            spacing = max((newest - oldest) / (len(result) - 1), timedelta(milliseconds=1))
+            spacing = max((newest - oldest) / (len(result) - 1), MIN_WIDTH)
             _hints.put(hint_key, _Hint(newest=newest, spacing=spacing, taken=time.monotonic()))
     return result
 
