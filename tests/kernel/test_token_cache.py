@@ -6,6 +6,7 @@ import pytest
 from tests.support.tokens import make_token
 from tradesignals.kernel import tokens
 from tradesignals.kernel.errors import TokenInvalid
+from tradesignals.kernel.lru import BoundedLRU
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +55,7 @@ def test_a_tampered_token_is_never_a_hit():
 
 
 def test_memo_is_bounded():
-    memo = tokens._VerifiedTokens(size=3)
+    memo = BoundedLRU(size=3)
     for i in range(5):
         memo.put((str(i),), {"exp": time.time() + 60})
     assert memo.get(("0",)) is None and memo.get(("4",)) is not None

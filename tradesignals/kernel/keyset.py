@@ -20,13 +20,13 @@ the server query keeps its index shape.
 """
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from tradesignals.kernel.lru import BoundedLRU
 
 # Below this instant the last window is open-ended (no document of this product is older; a wrong guess
 # only costs one unbounded query at the end of a walk, never a wrong result).
@@ -50,38 +50,7 @@ class _Hint:
     taken: float              # time.monotonic() when it was recorded
 
 
-class _Hints:
-    """A small, thread-safe LRU of placement hints per (collection, order field, query, residual shape)."""
-
-    def __init__(self, slots: int):
-        self._slots = slots
-        self._items: OrderedDict[Hashable, _Hint] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> _Hint | None:
-        with self._lock:
-            hint = self._items.get(key)
-            if hint is None:
-                return None
-            if time.monotonic() - hint.taken > HINT_TTL:
-                del self._items[key]
-                return None
-            self._items.move_to_end(key)
-            return hint
-
-    def put(self, key: Hashable, hint: _Hint) -> None:
-        with self._lock:
-            self._items[key] = hint
-            self._items.move_to_end(key)
-            while len(self._items) > self._slots:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_hints = _Hints(HINT_SLOTS)
+_hints = BoundedLRU(HINT_SLOTS)
 
 
 def forget_hints() -> None:
@@ -114,6 +83,8 @@ def newest_first(collection, *, query: dict, field: str, need: int, after: tuple
     if residual is None or residual_key is not None:
         hint_key = (collection.full_name, field, repr(sorted(query.items())), residual_key)
     hint = _hints.get(hint_key) if hint_key is not None else None
+    if hint is not None and time.monotonic() - hint.taken > HINT_TTL:
+        hint = None  # too old to bound what was inserted since (see HINT_TTL)
 
     def run(server_query: dict) -> list[dict]:
         if observe is not None:

@@ -5,14 +5,13 @@ a refresh token is never an access token or the reverse.
 """
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 
 import jwt
 from django.conf import settings
 
 from tradesignals.kernel.errors import TokenInvalid
+from tradesignals.kernel.lru import BoundedLRU
 
 ALGORITHM = "HS256"
 ACCESS = "access"
@@ -26,37 +25,11 @@ class TokenExpired(TokenInvalid):
     default_message = "The token has expired."
 
 
-class _VerifiedTokens:
-    """The claims of recently verified tokens, so a client's repeated requests pay for the signature and
-    base64 checks once (PyJWT's decode is ~20 % of a cached read's CPU). Only tokens that passed full
-    verification are kept, keyed by the exact token text and the verification settings; ``exp`` is
-    re-checked on every hit, and revocation is checked per request elsewhere, as always."""
-
-    def __init__(self, size: int = 4096):
-        self.size = size
-        self._entries: OrderedDict[tuple, dict] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> dict | None:
-        with self._lock:
-            claims = self._entries.get(key)
-            if claims is not None:
-                self._entries.move_to_end(key)
-            return claims
-
-    def put(self, key: tuple, claims: dict) -> None:
-        with self._lock:
-            self._entries[key] = claims
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-verified_tokens = _VerifiedTokens()
+# The claims of recently verified tokens, so a client's repeated requests pay for the signature and base64
+# checks once (PyJWT's decode is ~20 % of a cached read's CPU). Only tokens that passed full verification are
+# kept, keyed by the exact token text and the verification settings; ``exp`` is re-checked on every hit, and
+# revocation is checked per request elsewhere, as always.
+verified_tokens = BoundedLRU(4096)
 
 
 def verify(token: str, *, expected_type: str = ACCESS) -> dict:
