@@ -203,8 +203,11 @@ def signal_detail_rendered(*, signal_id: str, render: Callable[[TradeSignal, str
 
 
 # -- console reads --
-# The admin console reads MongoDB directly (uncached): a reviewer must see the state they are deciding on,
-# and these pages are few and admin-only. Authorisation is the console's (admin only) before any call here.
+# The queue and the counts read through the ADMIN_ALL namespace: every change to any signal bumps it after
+# its commit (receivers.py), so a hit is exactly what MongoDB holds — a reviewer still sees the state they are
+# deciding on — while the pending count on every page, the queue and the overview's aggregates stop costing a
+# pass over the pending signals (or over the whole collection) per request on the embedded server.
+# Authorisation is the console's (admin only) before any call here.
 CONSOLE_QUEUE_FILTERS = ("symbol", "direction", "owner_id")
 # Declared indexes that serve console reads (ordered by review time) rather than a LIST_SHAPES list.
 CONSOLE_INDEXES = ("reviewed_recent", "reviewer_recent")
@@ -244,14 +247,21 @@ def signal_list_pending(*, filters: dict, after: tuple[datetime, str] | None = N
     equality = list(query)
     if after is not None:
         query["$or"] = _keyset_after("created_at", after, op="$gt")
-    mongo_queries.add("lists")
-    cursor = (TradeSignal._get_collection().find(query).sort(_OLDEST).limit(limit + 1)
-              .hint(index_for(equality)))
-    return _page(cursor, limit, lambda signal: signal.created_at)
+
+    def build() -> dict:
+        mongo_queries.add("lists")
+        cursor = (TradeSignal._get_collection().find(query).sort(_OLDEST).limit(limit + 1)
+                  .hint(index_for(equality)))
+        return {"raws": list(cursor)}
+
+    entry = cache.read_through(cache.ADMIN_ALL, _page_query(filters, after, limit, console="queue"), build)
+    return _page(entry["raws"], limit, lambda signal: signal.created_at)
 
 
 def signal_count_pending() -> int:
-    return TradeSignal._get_collection().count_documents({"status": enums.PENDING})
+    entry = cache.read_through(cache.ADMIN_ALL, {"console": "pending-count"}, lambda: {
+        "n": TradeSignal._get_collection().count_documents({"status": enums.PENDING})})
+    return entry["n"]
 
 
 def signal_list_reviewed(*, reviewer_id: str | None = None, after: tuple[datetime, str] | None = None,
@@ -270,11 +280,14 @@ def signal_list_reviewed(*, reviewer_id: str | None = None, after: tuple[datetim
 
 
 def signal_counts_by_status() -> dict[str, int]:
-    counts = dict.fromkeys(enums.STATUSES, 0)
-    for row in TradeSignal._get_collection().aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}]):
-        if row["_id"] in counts:
-            counts[row["_id"]] = int(row["n"])
-    return counts
+    def build() -> dict:
+        counts = dict.fromkeys(enums.STATUSES, 0)
+        for row in TradeSignal._get_collection().aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}]):
+            if row["_id"] in counts:
+                counts[row["_id"]] = int(row["n"])
+        return {"counts": counts}
+
+    return cache.read_through(cache.ADMIN_ALL, {"console": "counts-by-status"}, build)["counts"]
 
 
 def signal_counts_per_day(*, days: int = 30, today: date | None = None) -> list[DayCounts]:
@@ -289,9 +302,16 @@ def signal_counts_per_day(*, days: int = 30, today: date | None = None) -> list[
                             "status": "$status"},
                     "n": {"$sum": 1}}},
     ]
-    table = {first + timedelta(days=offset): dict.fromkeys(enums.STATUSES, 0) for offset in range(days)}
-    for row in TradeSignal._get_collection().aggregate(pipeline):
-        day = date.fromisoformat(row["_id"]["day"])
-        if day in table and row["_id"]["status"] in enums.STATUSES:
-            table[day][row["_id"]["status"]] = int(row["n"])
-    return [DayCounts(day=day, counts=counts) for day, counts in table.items()]
+
+    def build() -> dict:
+        table = {(first + timedelta(days=offset)).isoformat(): dict.fromkeys(enums.STATUSES, 0)
+                 for offset in range(days)}
+        for row in TradeSignal._get_collection().aggregate(pipeline):
+            day = row["_id"]["day"]
+            if day in table and row["_id"]["status"] in enums.STATUSES:
+                table[day][row["_id"]["status"]] = int(row["n"])
+        return {"table": table}
+
+    entry = cache.read_through(cache.ADMIN_ALL, {"console": "counts-per-day", "first": first.isoformat(),
+                                                 "days": days}, build)
+    return [DayCounts(day=date.fromisoformat(day), counts=counts) for day, counts in entry["table"].items()]

@@ -131,3 +131,33 @@ def test_chart_geometry_stacks_each_day_and_labels_weekly_back_from_today():
     assert bars[0].y + bars[0].height == geometry["baseline"] and bars[1].y + bars[1].height == bars[0].y
     assert bars[1].height == 2 * bars[0].height
     assert [label.text for label in geometry["labels"]] == ["Mar 03", "Mar 10", "Mar 17", "Mar 24", "Mar 31"]
+
+
+def test_queue_and_counts_are_served_from_the_cache_until_any_signal_changes():
+    from apps.signals.selectors import mongo_queries
+
+    first, second = create(), create()
+    assert selectors.signal_count_pending() == 2
+    assert selectors.signal_counts_by_status()["pending"] == 2
+    queued = [str(s.id) for s in selectors.signal_list_pending(filters={}, limit=10).items]
+    assert queued == [str(first.id), str(second.id)]
+
+    # Behind the product's back (no service, so no invalidation): the console keeps what it read …
+    TradeSignal._get_collection().delete_one({"_id": first.id})
+    lists_before = mongo_queries.lists
+    assert selectors.signal_count_pending() == 2
+    assert selectors.signal_counts_by_status()["pending"] == 2
+    assert [str(s.id) for s in selectors.signal_list_pending(filters={}, limit=10).items] == queued
+    assert mongo_queries.lists == lists_before  # the queue did not reach MongoDB
+
+    # … and any change through the services makes the next read exact again.
+    services.signal_review(signal_id=str(second.id), actor=principal("a1"), status="approved")
+    assert selectors.signal_count_pending() == 0
+    assert selectors.signal_counts_by_status() == {"pending": 0, "approved": 1, "rejected": 0}
+    assert selectors.signal_list_pending(filters={}, limit=10).items == []
+    third = create()
+    assert selectors.signal_count_pending() == 1
+    assert [str(s.id) for s in selectors.signal_list_pending(filters={}, limit=10).items] == [str(third.id)]
+    today = datetime.now(UTC).date()
+    assert selectors.signal_counts_per_day(days=3, today=today)[-1].counts == {"pending": 1, "approved": 1,
+                                                                             "rejected": 0}
