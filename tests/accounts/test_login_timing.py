@@ -16,13 +16,19 @@ def counting_hasher(settings):
     return CountingArgon2idHasher
 
 
-def test_the_hasher_runs_for_unknown_emails_and_deactivated_accounts(accounts, counting_hasher):
+def active_and_deactivated(accounts) -> tuple[str, str]:
+    """The emails of a registered account and of one an admin has deactivated (same password)."""
     email, inactive = unique_email(), unique_email()
     accounts.register(email=email)
     target = accounts.register(email=inactive)
     admin = accounts.make_admin()
     accounts.client.patch(f"/api/v1/auth/admin/users/{target['user']['id']}", {"is_active": False},
                           format="json", **bearer(admin["access"]))
+    return email, inactive
+
+
+def test_the_hasher_runs_for_unknown_emails_and_deactivated_accounts(accounts, counting_hasher):
+    email, inactive = active_and_deactivated(accounts)
     cases = {"unknown": unique_email("nobody"), "wrong": email, "inactive": inactive}
     for name, address in cases.items():
         before = counting_hasher.verifications
@@ -33,12 +39,7 @@ def test_the_hasher_runs_for_unknown_emails_and_deactivated_accounts(accounts, c
 
 def test_failed_logins_take_similar_time(accounts, settings):
     settings.LOGIN_ACCOUNT_BURST_MAX = settings.AUTH_RATE_LIMIT_MAX = 1000
-    email, inactive = unique_email(), unique_email()
-    accounts.register(email=email)
-    target = accounts.register(email=inactive)
-    admin = accounts.make_admin()
-    accounts.client.patch(f"/api/v1/auth/admin/users/{target['user']['id']}", {"is_active": False},
-                          format="json", **bearer(admin["access"]))
+    email, inactive = active_and_deactivated(accounts)
 
     def timed(address: str, password: str) -> float:
         started = time.perf_counter()
