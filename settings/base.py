@@ -36,6 +36,7 @@ MIDDLEWARE = [
     "tradesignals.kernel.metrics.MetricsMiddleware",
     "tradesignals.kernel.middleware.AccessLogMiddleware",
     "tradesignals.kernel.middleware.BodySizeLimitMiddleware",
+    "tradesignals.kernel.middleware.NoStoreByDefaultMiddleware",
     "tradesignals.kernel.ratelimit.GatewayRateLimitMiddleware",
     "tradesignals.kernel.drf.authentication.CookieRenewalMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -172,6 +173,9 @@ JWT_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", 10, minimum=0, maximum=30)
 AUTH_ACCESS_COOKIE = "ts_access"
 AUTH_REFRESH_COOKIE = "ts_refresh"
 AUTH_COOKIE_SECURE = env_bool("AUTH_COOKIE_SECURE", False)
+# Two requests refreshing with the same token within this many seconds (two tabs, a retry after a timeout)
+# are a race, not theft: the loser gets 409 and the session survives. 0 turns the grace off.
+JWT_REFRESH_REUSE_GRACE = env_int("JWT_REFRESH_REUSE_GRACE", 10, minimum=0, maximum=60)
 
 # Argon2id at the OWASP minimum (m=19 MiB, t=2, p=1): ~22 ms of CPU per hash instead of ~180 ms.
 PASSWORD_HASHERS = ["apps.accounts.hashers.Argon2idHasher"]
@@ -184,6 +188,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- rate limits and proxies ----------------------------------------------------------------------
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+# Per-IP limits count an IPv6 client by its network prefix (one subscriber usually holds a whole /64).
+RATE_LIMIT_IPV6_PREFIX = env_int("RATE_LIMIT_IPV6_PREFIX", 64, minimum=32, maximum=128)
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "security"
 RATELIMIT_IP_META_KEY = "tradesignals.kernel.ratelimit.client_ip"
@@ -203,6 +209,8 @@ REFRESH_RATE_LIMIT_WINDOW = env_duration("REFRESH_RATE_LIMIT_WINDOW", "1m")
 # signals: created trade signals per user (mass creation); 429 + Retry-After once over the budget.
 SIGNAL_CREATE_RATE_MAX = env_int("SIGNAL_CREATE_RATE_MAX", 100, minimum=1)
 SIGNAL_CREATE_RATE_WINDOW = env_duration("SIGNAL_CREATE_RATE_WINDOW", "1h")
+# Separation of duties: an administrator may not review their own signal unless this is on (single-admin installs).
+SIGNAL_SELF_REVIEW = env_bool("SIGNAL_SELF_REVIEW", False)
 
 # --- HTTP ----------------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024, minimum=1024)

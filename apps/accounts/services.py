@@ -266,7 +266,8 @@ def _access_ttl(principal: Principal) -> int:
 def user_register(*, email: str, password: str, display_name: str | None = None,
                   client: Client = Client()) -> tuple[User, TokenPair]:  # noqa: B008
     """Create a ``user`` account and its first session; publishes ``user.registered``."""
-    ratelimit.hit(None, group="accounts:register:ip", key=client.ip, rate=_rates()["register_ip"])
+    ratelimit.hit(None, group="accounts:register:ip", key=ratelimit.ip_bucket(client.ip),
+                   rate=_rates()["register_ip"])
     email = normalize_email(email)
     user_id = ObjectId()
     display_name = (display_name or "").strip() or f"trader-{str(user_id)[-6:]}"
@@ -288,7 +289,7 @@ def session_login(*, email: str, password: str, client: Client = Client()) -> tu
     """Check credentials and start a session. Every failure is the same 401 at the same hashing cost."""
     email = normalize_email(email)
     rates = _rates()
-    ratelimit.hit(None, group="accounts:login:ip", key=client.ip, rate=rates["login_ip"])
+    ratelimit.hit(None, group="accounts:login:ip", key=ratelimit.ip_bucket(client.ip), rate=rates["login_ip"])
     account_key = email[:254]
     ratelimit.check(None, group="accounts:login:account", key=account_key, rate=rates["login_account"])
     ratelimit.check(None, group="accounts:login:burst", key=account_key, rate=rates["login_burst"])

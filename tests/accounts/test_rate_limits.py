@@ -150,3 +150,58 @@ def test_spoofed_left_most_forwarded_for_does_not_dodge_the_login_limit(accounts
     # a different real client behind the same proxy is fine
     assert accounts.post("login", {"email": email, "password": PASSWORD},
                          HTTP_X_FORWARDED_FOR="203.0.113.10").status_code == 200
+
+
+# --- IPv6 clients share a bucket per network prefix -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("address, bucket", [
+    ("203.0.113.9", "203.0.113.9"),
+    ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+    ("::ffff:203.0.113.9", "203.0.113.9"),  # an IPv4 client seen through a dual-stack socket
+    ("fe80::1%eth0", "fe80::/64"),
+    ("not-an-ip", "not-an-ip"),
+])
+def test_ip_bucket_groups_ipv6_by_prefix(settings, address, bucket):
+    from tradesignals.kernel.ratelimit import ip_bucket
+
+    settings.RATE_LIMIT_IPV6_PREFIX = 64
+    assert ip_bucket(address) == bucket
+
+
+def test_ipv6_prefix_is_configurable(settings):
+    from tradesignals.kernel.ratelimit import ip_bucket
+
+    settings.RATE_LIMIT_IPV6_PREFIX = 48
+    assert ip_bucket("2001:db8:1:2::1") == ip_bucket("2001:db8:1:ffff::1") == "2001:db8:1::/48"
+
+
+def test_logins_from_one_ipv6_64_share_one_budget(accounts, settings):
+    settings.AUTH_RATE_LIMIT_MAX = 2
+    email = unique_email()
+    accounts.register(email=email)
+    for host in ("1", "2"):
+        assert accounts.post("login", {"email": email, "password": PASSWORD},
+                             REMOTE_ADDR=f"2001:db8:7:7::{host}").status_code == 200
+    # a fresh address in the same /64 is the same client
+    assert_limited(accounts.post("login", {"email": email, "password": PASSWORD}, REMOTE_ADDR="2001:db8:7:7::beef"))
+    # the neighbouring /64 is someone else
+    assert accounts.post("login", {"email": email, "password": PASSWORD},
+                         REMOTE_ADDR="2001:db8:7:8::1").status_code == 200
+
+
+def test_registrations_from_one_ipv6_64_share_one_budget(accounts, settings):
+    settings.REGISTER_RATE_LIMIT_MAX = 1
+    assert accounts.post("register", {"email": unique_email(), "password": PASSWORD},
+                         REMOTE_ADDR="2001:db8:9:9::1").status_code == 201
+    assert_limited(accounts.post("register", {"email": unique_email(), "password": PASSWORD},
+                                 REMOTE_ADDR="2001:db8:9:9::2"))
+
+
+def test_the_anonymous_gateway_budget_counts_an_ipv6_64_once(accounts, settings):
+    settings.RATE_LIMIT_MAX = 2
+    for host in ("a", "b"):
+        assert accounts.get("me", REMOTE_ADDR=f"2001:db8:5:5::{host}").status_code == 401
+    assert_limited(accounts.get("me", REMOTE_ADDR="2001:db8:5:5::c"))
+    assert accounts.get("me", REMOTE_ADDR="2001:db8:5:6::a").status_code == 401

@@ -1,4 +1,4 @@
-"""Request-level middleware: request ids, access log, early body-size refusal."""
+"""Request-level middleware: request ids, access log, early body-size refusal, no-store by default."""
 from __future__ import annotations
 
 import logging
@@ -78,3 +78,21 @@ class BodySizeLimitMiddleware:
                 413,
             )
         return self.get_response(request)
+
+
+class NoStoreByDefaultMiddleware:
+    """``Cache-Control: no-store`` on every API response that does not choose its own caching.
+
+    Tokens (register, login, refresh), sessions, audit entries and profiles must never sit in a shared or
+    browser cache. Making ``no-store`` the default means a new endpoint is safe until it opts into caching
+    deliberately (the signal lists and details set ``public``/``private`` policies with ETags themselves).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(("/api/", "/auth/")) and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -63,6 +63,18 @@ def client_ip(request) -> str:
     return str(last_trusted)
 
 
+def ip_bucket(ip: str) -> str:
+    """The key a per-IP limit counts ``ip`` under: an IPv4 address as it is, an IPv6 address by its
+    ``RATE_LIMIT_IPV6_PREFIX`` network (a subscriber routinely holds a whole /64 and can rotate through it,
+    so per-address buckets would give one client 2**64 budgets). Anything unparsable is its own bucket."""
+    address = _parse(ip)
+    if address is None or address.version == 4:
+        return ip
+    if address.ipv4_mapped is not None:  # ::ffff:203.0.113.7 is the IPv4 client it wraps
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((int(address), settings.RATE_LIMIT_IPV6_PREFIX), strict=False))
+
+
 def rate(maximum: int, window_seconds: int) -> str:
     """A django-ratelimit rate string: ``rate(20, 60)`` → ``"20/60s"``."""
     return f"{int(maximum)}/{max(1, int(window_seconds))}s"
@@ -114,7 +126,7 @@ def _gateway_identity(request) -> tuple[str, dict | None]:
         else:
             setattr(request, VERIFIED_ATTR, (raw, claims, None))
             return "user:" + str(claims["sub"]), claims
-    return "ip:" + client_ip(request), None
+    return "ip:" + ip_bucket(client_ip(request)), None
 
 
 def _gateway_hit(request, identity: str, claims: dict | None) -> int | None:
