@@ -4,6 +4,13 @@ Under gunicorn, ``deploy/gunicorn.conf.py`` points ``PROMETHEUS_MULTIPROC_DIR`` 
 any worker starts; every worker writes its samples there and ``/metrics`` merges them, so a scrape that lands
 on any worker sees the whole instance. Without it (``manage.py``, tests in one process) the default
 in-process registry is used.
+
+Every label takes its value from a fixed set, never from what a client sends: a scanner trying made-up
+methods on made-up paths must not create a series per request (each series costs memory in every worker's
+file, in the scrape and in the time-series database, for as long as it is retained). Methods outside the
+standard set count as ``other``, unmatched paths as the one route ``unmatched``, statuses as the codes the
+product answers or else their class (``2xx`` … ``5xx``); event types, consumers and results come from the
+event registry, the slices and the outcomes; cache namespaces are capped per process.
 """
 from __future__ import annotations
 
@@ -32,11 +39,76 @@ CACHE_LOOKUPS = Counter("ts_cache_lookups_total", "Response cache lookups", ["na
 EVENTS_PUBLISHED = Counter("ts_events_published_total", "Events recorded in an outbox", ["type"])
 EVENTS_CONSUMED = Counter("ts_events_consumed_total", "Events handled by consumers", ["type", "consumer", "result"])
 
+OTHER = "other"
+UNMATCHED = "unmatched"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# The codes the product answers on purpose (DESIGN §4 plus redirects, 304 and the HTML pages' 403): each is
+# worth its own series (401 vs 403 vs 429 are different alerts). Anything else (a 418 from a library, a 207)
+# is counted in its class, so the label never has more than len(STATUSES) + 5 values.
+STATUSES = frozenset({200, 201, 204, 301, 302, 303, 304, 400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 429,
+                      500, 503})
+MAX_CACHE_NAMESPACES = 32
+
+
+def method_label(method: str | None) -> str:
+    return method if method in METHODS else OTHER
+
+
+def status_label(status: int) -> str:
+    if status in STATUSES:
+        return str(status)
+    return f"{status // 100}xx" if 100 <= status <= 599 else OTHER
+
+
+class _CappedLabel:
+    """The first ``limit`` distinct values seen in this process, then ``other``: for label values the code
+    chooses but the kernel cannot list (cache namespaces belong to the apps)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if value in self.seen:
+            return value
+        if len(self.seen) >= self.limit:
+            return OTHER
+        self.seen.add(value)
+        return value
+
+
+_namespace_label = _CappedLabel(MAX_CACHE_NAMESPACES)
+
 
 def cache_lookup(namespace: str, hit: bool) -> None:
-    # Namespaces carry ids (trade-signal:{id}); keep the label bounded by dropping the id part.
-    CACHE_LOOKUPS.labels(namespace.split(":{", 1)[0].rsplit(":", 1)[0] if ":" in namespace else namespace,
-                         "hit" if hit else "miss").inc()
+    # Namespaces carry ids (trade-signal:{id}); drop the id part, then cap what is left.
+    base = namespace.split(":{", 1)[0].rsplit(":", 1)[0] if ":" in namespace else namespace
+    CACHE_LOOKUPS.labels(_namespace_label(base), "hit" if hit else "miss").inc()
+
+
+def _event_type_label(event_type: str) -> str:
+    from tradesignals.kernel.events import registry
+
+    return event_type if event_type in registry.known_types() else OTHER
+
+
+def _consumer_results() -> set[str]:
+    from tradesignals.kernel.events.processing import Outcome
+
+    return {outcome.value for outcome in Outcome}
+
+
+def event_published(event_type: str) -> None:
+    EVENTS_PUBLISHED.labels(_event_type_label(event_type)).inc()
+
+
+def event_consumed(event_type: str, consumer: str, result: str) -> None:
+    """A consumed message: its type may come from a foreign producer, so only registered types are named."""
+    EVENTS_CONSUMED.labels(
+        _event_type_label(event_type),
+        consumer if consumer in settings.TRADESIGNALS_SLICES else OTHER,
+        result if result in _consumer_results() else OTHER,
+    ).inc()
 
 
 class OutboxCollector:
@@ -91,9 +163,11 @@ class MetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
-        route = (match.view_name or match._func_path) if match else "unmatched"
+        # The URL pattern's name (or its view's dotted path), a fixed set; never the path the client sent.
+        route = (match.view_name or match._func_path) if match else UNMATCHED
         if route == "metrics":
             return response
-        HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        method = method_label(request.method)
+        HTTP_REQUESTS.labels(method, route, status_label(response.status_code)).inc()
+        HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
         return response
