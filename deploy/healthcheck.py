@@ -1,6 +1,8 @@
 """Container healthchecks with the standard library only (the slim image has no curl).
 
-``python deploy/healthcheck.py [/healthz]``  GET that path on 127.0.0.1:$PORT; healthy on 200.
+``python deploy/healthcheck.py [/healthz]``  GET that path on 127.0.0.1:$PORT; healthy on 200. For ``/health``
+that includes ``"status": "degraded"`` (the shared cache Redis is down, reads still work): one cache outage
+must not mark every app container unhealthy at once; 503 (MongoDB, the security Redis, draining) is unhealthy.
 ``python deploy/healthcheck.py --consumers``  the consumer process is PID 1 and its event bus answers
 (Redis PING on EVENT_REDIS_URL, or a TCP connect to the first Kafka bootstrap server).
 Exit 0 = healthy, 1 = unhealthy; one short line on stdout for ``docker inspect``.
