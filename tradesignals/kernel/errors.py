@@ -56,6 +56,12 @@ class MethodNotAllowed(ApplicationError):
     code, status, default_message = "method_not_allowed", 405, "Method not allowed."
 
 
+class NotAcceptable(ApplicationError):
+    """The ``Accept`` header refuses every representation we have (``application/json;q=0``, ``image/png``)."""
+
+    code, status, default_message = "not_acceptable", 406, "Could not satisfy the request Accept header."
+
+
 class Conflict(ApplicationError):
     code, status, default_message = "conflict", 409, "The request conflicts with the current state."
 

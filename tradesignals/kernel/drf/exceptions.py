@@ -13,6 +13,7 @@ from tradesignals.kernel.errors import (
     ApplicationError,
     MalformedRequest,
     MethodNotAllowed,
+    NotAcceptable,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
@@ -43,6 +44,8 @@ def _from_drf(exc) -> ApplicationError | None:
         return NotFound()
     if isinstance(exc, drf.MethodNotAllowed):
         return MethodNotAllowed(str(exc.detail))
+    if isinstance(exc, drf.NotAcceptable):
+        return NotAcceptable()
     if isinstance(exc, drf.UnsupportedMediaType):
         return UnsupportedMediaType(str(exc.detail))
     if isinstance(exc, drf.Throttled):
@@ -50,11 +53,8 @@ def _from_drf(exc) -> ApplicationError | None:
     return None
 
 
-
 def exception_handler(exc, context):
     """The one DRF exception handler: every error becomes the envelope."""
-    if isinstance(exc, drf.NotAcceptable):
-        return Response(error_body("not_acceptable", str(exc.detail)), status=406)
     app_error = to_application_error(exc) or _from_drf(exc)
     if app_error is None:
         logger.exception("unhandled error", exc_info=exc)

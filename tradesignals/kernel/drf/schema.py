@@ -44,6 +44,7 @@ _DESCRIPTIONS = {
     401: "not_authenticated / token_invalid",
     403: "permission_denied",
     404: "not_found",
+    406: "not_acceptable (the Accept header refuses JSON)",
     409: "conflict",
     412: "precondition_failed",
     413: "payload_too_large",
