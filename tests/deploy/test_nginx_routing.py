@@ -1,7 +1,9 @@
 """The real gateway config in front of two real gunicorn instances of the app: routing by path prefix,
-spreading across instances, request ids, gzip, nginx's own errors as the JSON envelope, and failover."""
+spreading across instances, request ids, gzip, nginx's own errors (400, 404, 413, 414, 431, 503) as the JSON
+envelope with nginx's request id, and failover."""
 from __future__ import annotations
 
+import http.client
 import json
 import re
 
@@ -125,3 +127,60 @@ def test_a_stopped_instance_is_skipped_and_a_dead_slice_is_a_json_503(cluster):
     dead = requests.get(f"{url}/api/v1/trade-signals/public", timeout=10)
     assert dead.status_code == 503
     assert dead.json()["error"]["code"] == "service_unavailable"
+
+
+def _gateway_error(status: int, headers, raw: bytes, *, expected: int, code: str) -> dict:
+    """nginx's own refusal, in the API's envelope, with the request id it generated (also in X-Request-ID)."""
+    assert status == expected, raw[:300]
+    assert headers["Content-Type"].startswith("application/json")
+    body = json.loads(raw)
+    assert body["error"]["code"] == code
+    assert set(body["error"]) == {"code", "message", "details", "request_id"}
+    assert HEX32.match(headers["X-Request-ID"])
+    assert body["error"]["request_id"] == headers["X-Request-ID"]
+    assert not headers.get("X-Upstream")  # refused before any instance saw it
+    return body
+
+
+def test_an_over_long_url_is_a_json_414_from_the_gateway(cluster):
+    url = cluster["nginx"].url
+    response = requests.get(f"{url}/api/v1/trade-signals/public?symbol=" + "A" * 20_000, timeout=10)
+    _gateway_error(response.status_code, response.headers, response.content, expected=414, code="uri_too_long")
+
+
+def test_over_large_headers_are_a_json_431_from_the_gateway(cluster):
+    url = cluster["nginx"].url
+    one_big = requests.get(f"{url}/api/v1/trade-signals/public", headers={"X-Padding": "a" * 20_000}, timeout=10)
+    _gateway_error(one_big.status_code, one_big.headers, one_big.content, expected=431, code="headers_too_large")
+    cookies = "; ".join(f"c{n}={'v' * 4000}" for n in range(20))  # each header line fits, all together do not
+    many = requests.get(f"{url}/api/v1/trade-signals/public", headers={"Cookie": cookies,
+                        "X-Padding-2": "b" * 15_000, "X-Padding-3": "c" * 15_000, "X-Padding-4": "d" * 15_000,
+                        "X-Padding-5": "e" * 15_000}, timeout=10)
+    _gateway_error(many.status_code, many.headers, many.content, expected=431, code="headers_too_large")
+
+
+def test_a_malformed_request_is_a_json_400_from_the_gateway(cluster):
+    connection = http.client.HTTPConnection("127.0.0.1", cluster["nginx"].port, timeout=10)
+    try:
+        connection.putrequest("GET", "/api/v1/trade-signals/public", skip_host=True)  # HTTP/1.1 needs a Host
+        connection.endheaders()
+        response = connection.getresponse()
+        _gateway_error(response.status, response.headers, response.read(), expected=400, code="malformed_request")
+    finally:
+        connection.close()
+
+
+def test_paths_the_gateway_refuses_itself_are_a_json_404(cluster):
+    for path in ("/metrics", "/.gateway-error/uri_too_long"):  # not routed; the error pages are internal
+        response = requests.get(f"{cluster['nginx'].url}{path}", timeout=10)
+        _gateway_error(response.status_code, response.headers, response.content, expected=404, code="not_found")
+
+
+def test_proxied_errors_keep_the_apps_own_envelope(cluster):
+    """error_page only replaces what nginx itself answers: the app's own 400 passes through untouched."""
+    response = requests.post(f"{cluster['nginx'].url}/api/v1/auth/login", json={"email": 1}, timeout=10,
+                             headers={"X-Request-ID": "client-trace-0002"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert response.json()["error"]["request_id"] == response.headers["X-Request-ID"] == "client-trace-0002"
+    assert response.headers.get("X-Upstream") == cluster["addr"]["a"]
