@@ -7,6 +7,7 @@ AUDIT_REGISTERED = "registered"
 AUDIT_LOGIN_SUCCEEDED = "login_succeeded"
 AUDIT_LOGIN_FAILED = "login_failed"
 AUDIT_REFRESH_REUSE_DETECTED = "refresh_reuse_detected"
+AUDIT_REFRESH_RACE = "refresh_race"  # the token just rotated came back within the grace: not theft
 AUDIT_LOGOUT = "logout"
 AUDIT_LOGOUT_ALL = "logout_all"
 AUDIT_SESSION_REVOKED = "session_revoked"
@@ -22,6 +23,7 @@ AUDIT_TYPES = (
     AUDIT_LOGIN_SUCCEEDED,
     AUDIT_LOGIN_FAILED,
     AUDIT_REFRESH_REUSE_DETECTED,
+    AUDIT_REFRESH_RACE,
     AUDIT_LOGOUT,
     AUDIT_LOGOUT_ALL,
     AUDIT_SESSION_REVOKED,

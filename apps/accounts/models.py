@@ -34,11 +34,15 @@ class Session(me.Document):
 
     ``current_jti`` is the only refresh token of the family that may be exchanged; ``epoch`` is the user
     epoch this family may still mint tokens for (refresh fails once the user's epoch moves past it).
+    ``previous_jti`` and ``rotated_at`` (written by the rotation itself) tell a concurrent second use of the
+    token just rotated (a race, answered 409) from the reuse of an older one (theft: the family is revoked).
     """
 
     id = me.StringField(primary_key=True, max_length=64)
     user_id = me.StringField(required=True, max_length=64)
     current_jti = me.StringField(required=True, max_length=64)
+    previous_jti = me.StringField(null=True, max_length=64)
+    rotated_at = me.DateTimeField(null=True)
     epoch = me.IntField(required=True, min_value=0)
     user_agent = me.StringField(max_length=256, default="")
     ip = me.StringField(max_length=64, default="")

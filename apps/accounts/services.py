@@ -35,6 +35,7 @@ from apps.accounts.enums import (
     AUDIT_LOGOUT_ALL,
     AUDIT_PASSWORD_CHANGE_FAILED,
     AUDIT_PASSWORD_CHANGED,
+    AUDIT_REFRESH_RACE,
     AUDIT_REFRESH_REUSE_DETECTED,
     AUDIT_REGISTERED,
     AUDIT_ROLE_CHANGED,
@@ -323,7 +324,10 @@ def _refuse_refresh(message: str = "The refresh token is no longer valid.") -> T
 
 
 def session_refresh(*, refresh_token: str, client: Client = Client()) -> TokenPair:  # noqa: B008
-    """Rotate a refresh token. A token that is not the family's current one revokes the whole family."""
+    """Rotate a refresh token. A token that is not the family's current one revokes the whole family,
+    except the one rotated away within the last ``JWT_REFRESH_REUSE_GRACE`` seconds: that is a concurrent
+    use (two tabs, a retry after a timeout), answered 409 while the winner's new pair keeps working.
+    """
     claims = kernel_tokens.verify(refresh_token, expected_type=kernel_tokens.REFRESH)
     family, jti, user_id = claims.get("fam"), claims["jti"], str(claims["sub"])
     if not family:
@@ -334,7 +338,7 @@ def session_refresh(*, refresh_token: str, client: Client = Client()) -> TokenPa
     if session is None or session.user_id != user_id or session.revoked_at is not None or session.expires_at <= now:
         raise _refuse_refresh()
     if session.current_jti != jti:
-        _reuse_detected(session, client=client)
+        _not_current(session, jti=jti, now=now, client=client)
     user = selectors.user_get(user_id=user_id)
     if user is None or not user.is_active or session.epoch < user.epoch:
         raise _refuse_refresh()
@@ -343,18 +347,38 @@ def session_refresh(*, refresh_token: str, client: Client = Client()) -> TokenPa
 
     new_jti = new_id()
     client = client.trimmed()
+    # One conditional write rotates and remembers what it rotated away, so a concurrent use of ``jti``
+    # (this very update's loser included) is recognised as a race, not reuse.
     result = _sessions().update_one(
         {"_id": session.id, "current_jti": jti, "revoked_at": None, "epoch": {"$gte": user.epoch}},
-        {"$set": {"current_jti": new_jti, "last_used_at": now, "ip": client.ip, "user_agent": client.user_agent,
+        {"$set": {"current_jti": new_jti, "previous_jti": jti, "rotated_at": now, "last_used_at": now,
+                  "ip": client.ip, "user_agent": client.user_agent,
                   "expires_at": now + timedelta(seconds=settings.JWT_REFRESH_EXPIRY)}},
     )
     if result.modified_count != 1:
         current = selectors.session_get(session_id=session.id)
         if current is not None and current.revoked_at is None and current.current_jti != jti:
-            _reuse_detected(current, client=client)  # lost a race with another use of the same token
+            _not_current(current, jti=jti, now=_now(), client=client)  # lost a race with another use
         raise _refuse_refresh()
     revocation.raise_epoch(user_id, user.epoch)
     return _issue(user, family=session.id, refresh_jti=new_jti)
+
+
+def _within_grace(session: Session, *, jti: str, now: datetime) -> bool:
+    """``jti`` is the token this session's last rotation replaced, and that rotation was moments ago."""
+    grace = settings.JWT_REFRESH_REUSE_GRACE
+    return (grace > 0 and session.previous_jti == jti and session.rotated_at is not None
+            and now - session.rotated_at <= timedelta(seconds=grace))
+
+
+def _not_current(session: Session, *, jti: str, now: datetime, client: Client) -> None:
+    """A live session was presented a token that is not its current one: a race (409) or reuse (revoke)."""
+    if not _within_grace(session, jti=jti, now=now):
+        _reuse_detected(session, client=client)
+    audit_record(type=AUDIT_REFRESH_RACE, client=client, user_id=session.user_id,
+                 details={"session_id": session.id})
+    raise Conflict("The refresh token was just rotated by a concurrent request; use the newer token pair that "
+                   "request received, then retry.")
 
 
 def _reuse_detected(session: Session, *, client: Client) -> None:
@@ -456,7 +480,12 @@ def user_password_change(*, principal: Principal, current_password: str, new_pas
 
 def user_admin_update(*, actor: Principal, user_id: str, role: str | None = None, is_active: bool | None = None,
                       client: Client = Client()) -> User:  # noqa: B008
-    """Change a user's role and/or active flag. Effective on the target's next request (epoch bump)."""
+    """Change a user's role and/or active flag. Effective on the target's next request (epoch bump).
+
+    Every call ends by mirroring the durable epoch, even when nothing changed: the change commits in
+    MongoDB before the mirror is written, so a call that answered 503 (store down in between) is retried,
+    finds nothing to change, and must still write the mirror — a 2xx means it holds on every instance.
+    """
     user = selectors.user_get(user_id=user_id)
     if user is None:
         raise NotFound()
@@ -465,6 +494,7 @@ def user_admin_update(*, actor: Principal, user_id: str, role: str | None = None
     role_changed = role is not None and role != user.role
     activity_changed = is_active is not None and is_active != user.is_active
     if not (role_changed or activity_changed):
+        revocation.raise_epoch(user_id, user.epoch)  # idempotent: completes an earlier attempt's mirror
         return user
     if str(user.id) == actor.user_id:
         raise PermissionDenied("Administrators cannot change their own role or active state.")
@@ -502,11 +532,16 @@ def user_admin_update(*, actor: Principal, user_id: str, role: str | None = None
 
 
 def user_create_admin(*, email: str, password: str | None = None) -> tuple[User, bool]:
-    """``createadmin``: create the first administrator, or promote an existing account. Returns (user, created)."""
+    """``createadmin``: create the first administrator, or promote an existing account. Returns (user, created).
+
+    Like ``user_admin_update``, an account that is already an administrator still gets its epoch mirrored,
+    so rerunning a promotion that failed after its commit completes it.
+    """
     email = normalize_email(email)
     existing = selectors.user_get_by_email(email=email)
     if existing is not None:
         if existing.role == ROLE_ADMIN:
+            revocation.raise_epoch(str(existing.id), existing.epoch)
             return existing, False
         with _atomic() as tx:
             updated = _bump_epoch(existing.id, tx=tx, extra_set={"role": ROLE_ADMIN}, expect={"role": existing.role})
