@@ -95,7 +95,7 @@ class TokenRefreshApi(PublicApi):
         refresh = serializers.CharField(max_length=4096)
 
     @extend_schema(operation_id="auth_refresh", request=InputSerializer,
-                   responses={200: TokenPairSerializer, **error_responses(400, 401, 429, 503)})
+                   responses={200: TokenPairSerializer, **error_responses(400, 401, 409, 429, 503)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
