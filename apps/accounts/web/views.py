@@ -2,7 +2,8 @@
 
 ``/auth/login/`` and ``/auth/logout/`` are ordinary CSRF-protected forms. ``/auth/refresh/`` is where the
 kernel's ``CookieRenewalMiddleware`` sends a page load whose access cookie has expired: it rotates the
-refresh cookie and redirects back to ``next`` (local paths only — never an open redirect).
+refresh cookie and redirects back to ``next`` (local paths only — never an open redirect); a navigation
+the site did not start itself is asked to confirm first (``RefreshView``).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from apps.accounts import services
 from tradesignals.kernel import ratelimit, tokens
 from tradesignals.kernel.drf.authentication import RENEWED_COOKIE
-from tradesignals.kernel.errors import ApplicationError, RateLimited, TokenInvalid
+from tradesignals.kernel.errors import ApplicationError, Conflict, RateLimited, TokenInvalid
 from tradesignals.kernel.identity import Principal
 
 DEFAULT_NEXT = "/api/v1/auth/me"
@@ -123,30 +124,60 @@ class LogoutView(View):
         return response
 
 
-@method_decorator(never_cache, name="dispatch")
+# ``Sec-Fetch-Site`` values of navigations the site itself started (a link or redirect of ours) or the user
+# did (a typed address, a bookmark). Anything else — another site, a sibling subdomain, a browser that sends
+# no fetch metadata — could be a page making the browser rotate tokens behind the user's back.
+OWN_NAVIGATIONS = frozenset({"same-origin", "none"})
+
+
+@method_decorator([never_cache, csrf_protect], name="dispatch")
 class RefreshView(View):
-    """Rotate the refresh cookie and go back to ``next``; on any failure, to the login page."""
+    """Rotate the refresh cookie and go back to ``next``; on a dead session, to the login page.
+
+    A GET rotates only for the site's own navigations (``OWN_NAVIGATIONS``); any other GET gets a
+    "Continue" form whose CSRF-protected POST rotates. Otherwise a cross-site page could navigate the
+    browser here (SameSite=Lax cookies ride along on top-level GETs), rotate the cookie at will, or fire
+    two rotations that race into reuse detection and log the user out.
+    """
 
     def get(self, request):
         next_url = safe_next(request.GET.get("next"))
-        raw = request.COOKIES.get(settings.AUTH_REFRESH_COOKIE)
-        try:
-            if not raw:
-                raise TokenInvalid()
-            pair = services.session_refresh(refresh_token=raw, client=_client(request))
-        except TokenInvalid:
-            response = HttpResponseRedirect(f"{LOGIN_PATH}?{_query(next_url)}")
-            clear_auth_cookies(response)
-            return response
-        except ApplicationError as error:  # rate limited or store down: explain, keep the cookies
-            return _page(request, LoginForm(), next_url=next_url, error=error.message, status=error.status,
-                         headers=error.headers)
-        response = HttpResponseRedirect(next_url)
-        set_auth_cookies(response, pair)
-        # Loop guard: the page we return to must not bounce here again within a few seconds.
-        response.set_cookie(RENEWED_COOKIE, "1", max_age=5, httponly=True, secure=settings.AUTH_COOKIE_SECURE,
-                            samesite="Lax", path="/")
+        if request.META.get("HTTP_SEC_FETCH_SITE") not in OWN_NAVIGATIONS:
+            return render(request, "accounts/refresh.html", {"next": next_url})
+        return _renew(request, next_url)
+
+    def post(self, request):
+        return _renew(request, safe_next(request.POST.get("next") or request.GET.get("next")))
+
+
+def _renew(request, next_url: str):
+    raw = request.COOKIES.get(settings.AUTH_REFRESH_COOKIE)
+    try:
+        if not raw:
+            raise TokenInvalid()
+        pair = services.session_refresh(refresh_token=raw, client=_client(request))
+    except Conflict:
+        # Another tab renewed with the same cookie a moment ago and won: the browser's cookie jar holds the
+        # winner's pair, so going back to ``next`` is all there is to do.
+        return _back_to(next_url)
+    except TokenInvalid:
+        response = HttpResponseRedirect(f"{LOGIN_PATH}?{_query(next_url)}")
+        clear_auth_cookies(response)
         return response
+    except ApplicationError as error:  # rate limited or store down: explain, keep the cookies
+        return _page(request, LoginForm(), next_url=next_url, error=error.message, status=error.status,
+                     headers=error.headers)
+    response = _back_to(next_url)
+    set_auth_cookies(response, pair)
+    return response
+
+
+def _back_to(next_url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(next_url)
+    # Loop guard: the page we return to must not bounce here again within a few seconds.
+    response.set_cookie(RENEWED_COOKIE, "1", max_age=5, httponly=True, secure=settings.AUTH_COOKIE_SECURE,
+                        samesite="Lax", path="/")
+    return response
 
 
 def _query(next_url: str) -> str:
