@@ -1,22 +1,46 @@
-"""Strict Content-Security-Policy for the server-rendered pages (console, browser login).
+"""Content-Security-Policy on every HTML response: the console, the browser login, the DRF browsable API, the API
+docs, error pages, and any page added later.
 
-Scripts run only from our own origin or with the per-response nonce (``request.csp_nonce``); no inline
-styles, no framing, forms post only to us, images only from us or https (signal chart images).
+Strict by default: scripts run only from our own origin or with the per-response nonce (``request.csp_nonce``);
+no inline styles, no framing, forms post only to us, images only from us or https (signal chart images). A
+response that is not HTML (JSON, the schema, static files) gets no policy: a policy governs documents.
+
+Relaxations, only for the third-party HTML served under ``/api/`` as its packages ship it (we do not fork
+their templates), each allowed by the SHA-256 hash of the exact text, never by ``'unsafe-inline'``:
+
+- The DRF browsable API inlines one ``<style>`` block (the Pygments stylesheet for code highlighting), and its
+  "Log out" link (shown because the browser login names its URLs ``rest_framework:``) is an ``onclick``
+  handler that submits the logout form: allowed by its hash with ``'unsafe-hashes'``, which lets exactly that
+  handler text run and nothing else. All its scripts are files under /static/ (its CSRF settings sit in a
+  ``type="application/json"`` block, which never executes).
+- Swagger UI (``/api/docs/``, drf-spectacular's template) inlines one ``<style>`` block of page layout. Its
+  init script must be a file too, which ``SpectacularSwaggerSplitView`` serves (``/api/docs/?script``); the
+  stock ``SpectacularSwaggerView`` inlines it (with the CSRF token, so it cannot be hashed) and is refused.
+
+The hashes are computed once from the installed packages, so an upgrade that changes a block or the handler
+yields a visible violation in tests/kernel/test_csp_browser.py, never a wider policy.
 """
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import html
+import re
 import secrets
 
-from django.conf import settings
-
-STRICT_PREFIXES = ("/console/", "/auth/")
+THIRD_PARTY_PREFIX = "/api/"
 
 
-def policy(nonce: str) -> str:
+def policy(nonce: str, style_hashes: tuple[str, ...] = (), handler_hashes: tuple[str, ...] = ()) -> str:
+    styles = " ".join(["'self'", *(f"'sha256-{digest}'" for digest in style_hashes)])
+    scripts = " ".join(["'self'", f"'nonce-{nonce}'",
+                        *(["'unsafe-hashes'"] if handler_hashes else []),
+                        *(f"'sha256-{digest}'" for digest in handler_hashes)])
     return "; ".join([
         "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        "style-src 'self'",
+        f"script-src {scripts}",
+        f"style-src {styles}",
         "img-src 'self' https: data:",
         "connect-src 'self'",
         "font-src 'self'",
@@ -27,14 +51,49 @@ def policy(nonce: str) -> str:
     ])
 
 
+def _sha256(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+@functools.cache
+def third_party_style_hashes() -> tuple[str, ...]:
+    """The inline ``<style>`` blocks of the browsable API and of Swagger UI, as the browser will hash them."""
+    from django.template.loader import get_template
+    from django.utils.html import conditional_escape
+    from rest_framework.compat import pygments_css
+    from rest_framework.renderers import BrowsableAPIRenderer
+
+    blocks = []
+    code_style = pygments_css(BrowsableAPIRenderer.code_style)  # None without Pygments: no block rendered
+    if code_style:
+        blocks.append(str(conditional_escape(code_style)))  # the template autoescapes it
+    swagger = get_template("drf_spectacular/swagger_ui.html").template.source  # no template tags inside
+    blocks.extend(re.findall(r"<style>(.*?)</style>", swagger, flags=re.DOTALL))
+    return tuple(_sha256(block) for block in blocks)
+
+
+@functools.cache
+def third_party_handler_hashes() -> tuple[str, ...]:
+    """The inline event handlers of the browsable API (its "Log out" link), when this deployment renders them."""
+    from django.http import HttpRequest
+    from rest_framework.templatetags.rest_framework import optional_logout
+
+    snippet = optional_logout(HttpRequest(), "user", "token")  # no handler unless the logout URL exists
+    handlers = re.findall(r"""\son[a-z]+=(?:'([^']*)'|"([^"]*)")""", snippet)
+    return tuple(_sha256(html.unescape(single or double)) for single, double in handlers)
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        self.prefixes = tuple(getattr(settings, "CSP_STRICT_PREFIXES", STRICT_PREFIXES))
 
     def __call__(self, request):
         request.csp_nonce = secrets.token_urlsafe(16)
         response = self.get_response(request)
-        if request.path.startswith(self.prefixes) and response.get("Content-Type", "").startswith("text/html"):
-            response["Content-Security-Policy"] = policy(request.csp_nonce)
+        if response.get("Content-Type", "").startswith("text/html"):
+            if request.path.startswith(THIRD_PARTY_PREFIX):
+                value = policy(request.csp_nonce, third_party_style_hashes(), third_party_handler_hashes())
+            else:
+                value = policy(request.csp_nonce)
+            response["Content-Security-Policy"] = value
         return response
