@@ -73,8 +73,6 @@ def test_every_html_response_has_a_strict_policy(server):
     assert "Content-Security-Policy" not in json_response.headers  # a policy governs documents, not data
 
 
-@pytest.mark.xfail(strict=True, reason="needs tradesignals/kernel/urls.py to route /api/docs/ to "
-                   "SpectacularSwaggerSplitView: the stock view inlines its init script, which the policy refuses")
 def test_swagger_ui_renders_the_operations_under_the_policy(page):
     page.goto("/api/docs/")
     page.wait_for_selector(".opblock", timeout=15_000)

@@ -1,7 +1,7 @@
 """Kernel routes: health probes, OpenAPI schema and offline Swagger UI."""
 from django.conf import settings
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from tradesignals.kernel import health, metrics
 
@@ -10,7 +10,7 @@ urlpatterns = [
     path("health", health.health, name="health"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
 if settings.BENCH_MODE:
