@@ -26,8 +26,11 @@ keepalive = 5
 drain_seconds = float(os.environ.get("GUNICORN_DRAIN_SECONDS", "") or 0)
 # Room for the drain window plus one full request that started just before it ended.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", int(drain_seconds) + timeout)
-# Recycle workers now and then (slow leaks), jittered so they do not all restart at once.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
+# Recycle workers now and then (slow leaks), jittered so they do not all restart at once. Not without Redis
+# (REDIS_ENABLED=false, one process): the worker's memory then holds the revoked tokens and rate-limit counters,
+# and a recycled worker would forget them (a logged-out token would work again). GUNICORN_MAX_REQUESTS still wins.
+_redis_enabled = os.environ.get("REDIS_ENABLED", "").strip().lower() in {"1", "true", "yes", "on"}
+max_requests = _int("GUNICORN_MAX_REQUESTS", 5000 if _redis_enabled else 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 500)
 # The proxies whose X-Forwarded-* gunicorn believes: the same list the app uses for client IPs.
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "") or "127.0.0.1,::1"

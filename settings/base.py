@@ -84,6 +84,11 @@ REDIS_ENABLED = env_bool("REDIS_ENABLED", False)
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Security state (revocation, login counters) may live on its own Redis; it never ignores errors.
 SECURITY_REDIS_URL = env_str("SECURITY_REDIS_URL", REDIS_URL)
+# That Redis must never evict (maxmemory-policy noeviction): an evicted revocation lets a logged-out token work
+# again. settings.prod checks it at start-up (kernel AppConfig.ready(), CONFIG GET with a 1 s timeout) and refuses
+# any other policy; SECURITY_REDIS_ALLOW_EVICTION=true skips the check for an operator who accepts the risk.
+SECURITY_REDIS_ALLOW_EVICTION = env_bool("SECURITY_REDIS_ALLOW_EVICTION", False)
+SECURITY_REDIS_CHECK_AT_START = False  # a network call at start-up: production only (settings/prod.py)
 REDIS_SOCKET_TIMEOUT = float(env_str("REDIS_SOCKET_TIMEOUT", "0.25"))
 CACHE_TTL_SECONDS = env_int("CACHE_TTL_SECONDS", 300, minimum=1, maximum=3600)
 # CacheService (tradesignals/kernel/cache.py): backend redis|locmem|null (default follows REDIS_ENABLED),
@@ -119,7 +124,9 @@ if REDIS_ENABLED:
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
-        "security": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "security"},
+        # Security state in process memory that only expires, never evicts (LocMemCache would drop the oldest
+        # revocations and counters past 300 entries): see tradesignals/kernel/security_store.py.
+        "security": {"BACKEND": "tradesignals.kernel.security_store.SecurityStore", "LOCATION": "security"},
     }
 
 # --- events ---------------------------------------------------------------------------------------

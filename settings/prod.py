@@ -1,9 +1,11 @@
-"""Production: no secret defaults; refuses to start with a weak or missing secret."""
+"""Production: no secret defaults. Refuses to start with a weak or missing secret, with security state in process
+memory while more than one process serves, or (at app start-up) on a security Redis that may evict keys."""
 from django.core.exceptions import ImproperlyConfigured
 
 from settings.base import *  # noqa: F401,F403
-from settings.base import JWT_SECRET, SECRET_KEY
-from settings.env import env_bool, env_int
+from settings.base import EVENT_BUS, JWT_SECRET, REDIS_ENABLED, SECRET_KEY, TRADESIGNALS_SLICES
+from settings.env import env_bool, env_int, env_str
+from tradesignals import slices
 
 _WEAK = {"", "changeme", "secret", "change-me", "dev-insecure-jwt-secret-0123456789abcdef"}
 
@@ -11,6 +13,31 @@ if not SECRET_KEY or len(SECRET_KEY) < 32 or SECRET_KEY.startswith(("dev-insecur
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random value of at least 32 characters")
 if JWT_SECRET in _WEAK or len(JWT_SECRET.encode()) < 32 or JWT_SECRET.startswith(("dev-insecure", "test-")):
     raise ImproperlyConfigured("JWT_SECRET must be set to a random value of at least 32 bytes")
+
+# Without Redis, revoked tokens and rate-limit counters live in process memory (the security store): a logout
+# then reaches only the process that handled it. That is right only when one process serves everything.
+if not REDIS_ENABLED:
+    _workers = env_int("WEB_CONCURRENCY", 2, minimum=1)  # what deploy/gunicorn.conf.py starts (default 2)
+    _others = []
+    if _workers != 1:
+        _others.append(f"WEB_CONCURRENCY={_workers} gunicorn workers" if env_str("WEB_CONCURRENCY", "").strip()
+                       else f"WEB_CONCURRENCY unset, so gunicorn starts {_workers} workers")
+    if set(TRADESIGNALS_SLICES) != set(slices.ALL):
+        _others.append(f"TRADESIGNALS_SLICES={','.join(TRADESIGNALS_SLICES)}: the other slices run elsewhere")
+    if EVENT_BUS != "inprocess":
+        _others.append(f"EVENT_BUS={EVENT_BUS}: the event consumers run in other processes")
+    if _others:
+        raise ImproperlyConfigured(
+            "REDIS_ENABLED=false keeps revoked tokens and rate-limit counters in each process's memory, so a "
+            "logout would only take effect in the process that handled it, and this deployment runs more than "
+            f"one ({'; '.join(_others)}). Set REDIS_ENABLED=true with REDIS_URL (and SECURITY_REDIS_URL) naming a "
+            "Redis that every process shares, or serve from a single process: WEB_CONCURRENCY=1, "
+            "TRADESIGNALS_SLICES unset (every slice), EVENT_BUS=inprocess."
+        )
+
+# Start-up refuses a security Redis that may evict (tradesignals/kernel/security_store.py); a Redis that cannot be
+# asked (CONFIG disabled, unreachable) is one WARNING. SECURITY_REDIS_ALLOW_EVICTION=true opts out.
+SECURITY_REDIS_CHECK_AT_START = REDIS_ENABLED
 
 DEBUG = False
 AUTH_COOKIE_SECURE = env_bool("AUTH_COOKIE_SECURE", True)
