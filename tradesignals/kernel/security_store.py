@@ -249,6 +249,8 @@ CHECK_TIMEOUT_SECONDS = 1.0  # connect and read: a Redis that is down delays a w
 def _where(url: str) -> str:
     """host:port/db of a Redis URL, never its credentials."""
     parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
     return f"{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or '/0'}"
 
 
