@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -27,13 +26,22 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}")
 
 
+def _ascii_int(text: str) -> int:
+    """``[+-]digits`` with the ASCII digits 0-9 only: ``int()`` also reads "5_0", "١٢" and "１２"."""
+    text = text.strip()
+    body = text[1:] if text[:1] in ("+", "-") else text
+    if not 0 < len(body) <= 18 or not body.isascii() or not body.isdigit():
+        raise ValueError(text)
+    return int(text)
+
+
 def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         result = default
     else:
         try:
-            result = int(value)
+            result = _ascii_int(value)
         except ValueError:
             raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
     if (minimum is not None and result < minimum) or (maximum is not None and result > maximum):
@@ -46,14 +54,19 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
-_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def env_duration(name: str, default: str) -> int:
-    """A duration such as ``15m``, ``7d``, ``900`` (seconds) → seconds."""
+    """A duration such as ``15m``, ``7d``, ``900`` (seconds) → seconds: ASCII digits, then an optional unit."""
     raw = os.environ.get(name, default)
-    match = _DURATION.match(raw)
-    if not match or int(match.group(1)) <= 0:
+    text = raw.strip()
+    unit = text[-1:] if text[-1:] in _UNIT else ""
+    number = text[: len(text) - len(unit)].strip()
+    try:
+        seconds = _ascii_int(number) if number[:1] not in ("+", "-") else 0
+    except ValueError:
+        seconds = 0
+    if seconds <= 0:
         raise ImproperlyConfigured(f"{name} must be a positive duration like 900, 15m, 7d; got {raw!r}")
-    return int(match.group(1)) * _UNIT[match.group(2)]
+    return seconds * _UNIT.get(unit, 1)

@@ -7,7 +7,6 @@ support); the Document still defines the fields, the validation and the indexes.
 """
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import urlsplit
@@ -16,7 +15,8 @@ import mongoengine as me
 
 from apps.signals import enums
 
-_SYMBOL = re.compile(enums.SYMBOL_PATTERN)
+_SYMBOL_PART_MAX = 15
+SYMBOL_INPUT_MAX = 64  # characters a symbol may arrive with, surrounding spaces included
 _QUANTUM = Decimal(1).scaleb(-enums.PRICE_MAX_PLACES)
 RECENT = ("-created_at", "-id")
 
@@ -46,13 +46,22 @@ def now() -> datetime:
 
 
 # -- field rules ---------------------------------------------------------------------------------------
+def _symbol_part(part: str) -> bool:
+    return 0 < len(part) <= _SYMBOL_PART_MAX and part.isalnum()  # ASCII already: isalnum is [A-Za-z0-9]
+
+
 def normalize_symbol(value: str) -> str:
+    """``enums.SYMBOL_PATTERN`` after trimming and upper-casing, checked by splitting, not by a pattern; the
+    length is bounded before anything else reads the text."""
+    if len(value) > SYMBOL_INPUT_MAX:
+        raise ValueError(f"Must be at most {SYMBOL_INPUT_MAX} characters.")
     # ASCII before upper-casing: "btcuſdt".upper() is "BTCUSDT" and "ıbm".upper() is "IBM" — a look-alike must
     # be refused, never silently turned into the real symbol.
     if not value.isascii():
         raise ValueError("Use ASCII letters and digits only (look-alike characters are refused).")
     symbol = value.strip().upper()
-    if not _SYMBOL.match(symbol):
+    base, slash, quote = symbol.partition("/")
+    if not _symbol_part(base) or (slash and not _symbol_part(quote)):
         raise ValueError("Use 1–15 letters or digits, optionally followed by /QUOTE (e.g. BTC/USDT).")
     return symbol
 

@@ -204,3 +204,25 @@ def test_any_bytes_as_a_body_are_never_a_server_error(owner, body):
     response = send_raw(owner, "POST", BASE, body)
     assert response.status_code in {201, 400}, response.content[:300]
     assert response["Content-Type"].startswith("application/json")
+
+
+# --- lone surrogates and header text --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method,path", BODY_ENDPOINTS)
+@pytest.mark.parametrize("raw,key", [(b'{"\\ud800": 1}', "\\ud800"), (b'{"a\\udfffb": 1}', "a\\udfffb"),
+                                     (b'{"x\\ud800": 1, "x\\ud800": 2}', "x\\ud800")])
+def test_a_lone_surrogate_in_a_key_is_named_by_its_escape_not_a_500(owner, method, path, raw, key):
+    # "\ud800" is valid JSON but no UTF-8 encoder can write it back: the key is named by its escape.
+    error = assert_error(send_raw(owner, method, path, raw), 400, "validation_error")
+    assert list(error["details"]) == [key]
+
+
+@pytest.mark.parametrize("incoming", ["abcdefgh\n", "abcdefgh\r\n", "abcdefgh\x00", "a" * 129, "\u0661" * 8])
+def test_a_request_id_that_is_not_well_formed_is_replaced(owner, incoming):
+    response = owner.get(BASE, headers={"X-Request-ID": incoming.encode().decode("latin-1")})
+    assert response.status_code == 200
+    assert response["X-Request-ID"] != incoming and len(response["X-Request-ID"]) == 32
+
+
+def test_a_well_formed_request_id_is_kept(owner):
+    assert owner.get(BASE, headers={"X-Request-ID": "client-req-0001"})["X-Request-ID"] == "client-req-0001"

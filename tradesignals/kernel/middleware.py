@@ -11,7 +11,10 @@ from django.conf import settings
 from tradesignals.kernel.context import request_id_var
 from tradesignals.kernel.errors import error_response
 
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{7,127}$")
+# fullmatch, after a length check: with ``$`` a trailing newline matched too, and "abcdefgh\n" echoed into
+# the X-Request-ID response header fails the response (Django refuses a newline in a header value).
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{7,127}")
+_REQUEST_ID_MAX = 128
 access_logger = logging.getLogger("tradesignals.access")
 
 
@@ -23,7 +26,8 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        valid = len(incoming) <= _REQUEST_ID_MAX and _VALID_REQUEST_ID.fullmatch(incoming)
+        request_id = incoming if valid else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
         try:

@@ -15,13 +15,20 @@ from apps.accounts.api.serializers import (
     AuthResultSerializer,
     SessionPageSerializer,
     SessionSerializer,
-    StrictInputSerializer,
     TokenPairSerializer,
     UserSerializer,
 )
 from apps.accounts.enums import AUDIT_TYPES, ROLES
 from tradesignals.kernel import ratelimit
 from tradesignals.kernel.drf import pagination
+from tradesignals.kernel.drf.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictEmailField,
+    StrictInputSerializer,
+    is_identifier,
+)
 from tradesignals.kernel.drf.permissions import IsAdmin
 from tradesignals.kernel.drf.schema import error_responses
 from tradesignals.kernel.errors import NotFound, ValidationFailed
@@ -57,9 +64,9 @@ class UserRegisterApi(PublicApi):
         class Meta:
             ref_name = "RegisterInput"
 
-        email = serializers.EmailField(max_length=254)
-        password = serializers.CharField(max_length=256, trim_whitespace=False)
-        display_name = serializers.CharField(min_length=1, max_length=80, required=False)
+        email = StrictEmailField(max_length=254)
+        password = StrictCharField(max_length=256, trim_whitespace=False)
+        display_name = StrictCharField(min_length=1, max_length=80, required=False)
 
     @extend_schema(operation_id="auth_register", request=InputSerializer,
                    responses={201: AuthResultSerializer, **error_responses(400, 409, 429, 503)})
@@ -75,8 +82,8 @@ class UserLoginApi(PublicApi):
         class Meta:
             ref_name = "LoginInput"
 
-        email = serializers.CharField(max_length=254)
-        password = serializers.CharField(max_length=256, trim_whitespace=False)
+        email = StrictCharField(max_length=254)
+        password = StrictCharField(max_length=256, trim_whitespace=False)
 
     @extend_schema(operation_id="auth_login", request=InputSerializer,
                    responses={200: AuthResultSerializer, **error_responses(400, 401, 429, 503)})
@@ -92,7 +99,7 @@ class TokenRefreshApi(PublicApi):
         class Meta:
             ref_name = "RefreshInput"
 
-        refresh = serializers.CharField(max_length=4096)
+        refresh = StrictCharField(max_length=4096)
 
     @extend_schema(operation_id="auth_refresh", request=InputSerializer,
                    responses={200: TokenPairSerializer, **error_responses(400, 401, 409, 429, 503)})
@@ -131,8 +138,8 @@ class UserPasswordChangeApi(APIView):
         class Meta:
             ref_name = "PasswordChangeInput"
 
-        current_password = serializers.CharField(max_length=256, trim_whitespace=False)
-        new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+        current_password = StrictCharField(max_length=256, trim_whitespace=False)
+        new_password = StrictCharField(max_length=256, trim_whitespace=False)
 
     @extend_schema(operation_id="auth_password_change", request=InputSerializer,
                    responses={204: None, **error_responses(400, 401, 429, 503)})
@@ -175,8 +182,8 @@ class UserAdminUpdateApi(APIView):
         class Meta:
             ref_name = "AdminUserUpdateInput"
 
-        role = serializers.ChoiceField(choices=ROLES, required=False)
-        is_active = serializers.BooleanField(required=False)
+        role = StrictChoiceField(choices=ROLES, required=False)
+        is_active = StrictBooleanField(required=False)
 
         def validate(self, attrs):
             if not attrs:
@@ -207,10 +214,12 @@ class AuditListApi(APIView):
         params = request.query_params
         user_id = params.get("user_id") or None
         event_type = params.get("type") or None
+        # Exactly a member / an id as issued (length first, then ASCII letters and digits): nothing else
+        # reaches the query, and nothing is trimmed into a member.
         if event_type is not None and event_type not in AUDIT_TYPES:
             raise ValidationFailed(details={"type": [f"Must be one of: {', '.join(AUDIT_TYPES)}."]})
-        if user_id is not None and len(user_id) > 64:
-            raise ValidationFailed(details={"user_id": ["Too long."]})
+        if user_id is not None and not is_identifier(user_id):
+            raise ValidationFailed(details={"user_id": ["Must be a user id (1–64 letters or digits)."]})
         limit = pagination.parse_limit(params.get("limit"))
         filters = {"user_id": user_id, "type": event_type}
         scope = pagination.scope_of("accounts.audit", filters)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified
@@ -26,13 +25,15 @@ from apps.signals.api.serializers import (
 from apps.signals.models import normalize_symbol
 from tradesignals.kernel import ratelimit
 from tradesignals.kernel.drf import pagination
-from tradesignals.kernel.drf.fields import DecimalJSONParser
+from tradesignals.kernel.drf.fields import DecimalJSONParser, is_identifier
 from tradesignals.kernel.drf.permissions import IsAdmin, IsAuthenticatedPrincipal
 from tradesignals.kernel.drf.schema import ErrorEnvelopeSerializer
 from tradesignals.kernel.errors import NotFound, ValidationFailed
 
 TAG = "trade-signals"
-_ETAG_VERSION = re.compile(r'^(?:W/)?"?v?(\d{1,18})p?"?$')
+_MAX_FILTER_LENGTH = 64  # no filter value is longer (a symbol is at most 31 characters, an id 64)
+_MAX_IF_MATCH_LENGTH = 2048  # some 100 entity tags; a longer header names no version of ours
+_MAX_VERSION_DIGITS = 18
 
 
 def _errors(*codes: int) -> dict:
@@ -62,25 +63,29 @@ IF_NONE_MATCH = OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, 
                                  description="A previously received ETag; unchanged → 304.")
 
 
+_ENUMERATED = {"direction": enums.DIRECTIONS, "timeframe": enums.TIMEFRAMES, "status": enums.STATUSES}
+
+
 def parse_filters(request, allowed: tuple[str, ...]) -> dict:
-    """Known filters only (other query parameters are ignored); each validated, 400 per field."""
+    """Known filters only (other query parameters are ignored); each validated, 400 per field.
+
+    The length is checked on the value as sent, before it is trimmed or read; an enumerated filter is exactly
+    one of its members (no trimming: " long" or "long\u00a0" is not a direction)."""
     filters, errors = {}, {}
     for name in allowed:
         raw = request.query_params.get(name)
         if raw is None or raw == "":
             continue
-        value = raw.strip()
+        value = raw
         try:
+            if len(raw) > _MAX_FILTER_LENGTH:
+                raise ValueError(f"Must be at most {_MAX_FILTER_LENGTH} characters.")
             if name == "symbol":
-                value = normalize_symbol(value)
-            elif name == "direction" and value not in enums.DIRECTIONS:
-                raise ValueError(f"Must be one of: {', '.join(enums.DIRECTIONS)}.")
-            elif name == "timeframe" and value not in enums.TIMEFRAMES:
-                raise ValueError(f"Must be one of: {', '.join(enums.TIMEFRAMES)}.")
-            elif name == "status" and value not in enums.STATUSES:
-                raise ValueError(f"Must be one of: {', '.join(enums.STATUSES)}.")
-            elif name == "owner_id" and len(value) > 64:
-                raise ValueError("Too long.")
+                value = normalize_symbol(raw)
+            elif name in _ENUMERATED and raw not in _ENUMERATED[name]:
+                raise ValueError(f"Must be one of: {', '.join(_ENUMERATED[name])}.")
+            elif name == "owner_id" and not is_identifier(raw):
+                raise ValueError("Must be a user id (1–64 letters or digits).")
         except ValueError as exc:
             errors[name] = [str(exc)]
             continue
@@ -90,22 +95,73 @@ def parse_filters(request, allowed: tuple[str, ...]) -> dict:
     return filters
 
 
-def parse_if_match(request) -> int | None:
-    """The version an ``If-Match`` names (``"v3"``, ``W/"v3"``, ``3``); ``*`` or absent → no precondition.
-    A tag that is not one of ours can never match → -1 (412)."""
-    header = request.META.get("HTTP_IF_MATCH")
-    if header is None or header.strip() == "*":
+class Versions(frozenset):
+    """The versions an ``If-Match`` names. It compares equal to a version that is any one of them, which is
+    how the services test a precondition (``signal.version != if_match``); empty, it equals none (412)."""
+
+    def __eq__(self, other):
+        if isinstance(other, int) and not isinstance(other, bool):
+            return other in self
+        return frozenset.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = frozenset.__hash__
+
+
+def _entity_tags(header: str) -> list[tuple[bool, str]] | None:
+    """``#entity-tag`` (RFC 9110 §8.8.3) as ``(weak, opaque-tag)`` pairs, or ``None`` if it is malformed.
+    One pass with ``str.find``: every character is looked at a bounded number of times."""
+    tags, position, length = [], 0, len(header)
+    while True:
+        while position < length and header[position] in " \t,":
+            position += 1
+        if position == length:
+            return tags
+        weak = header.startswith("W/", position)
+        if weak:
+            position += 2
+        if not header.startswith('"', position):
+            return None
+        end = header.find('"', position + 1)
+        if end < 0:
+            return None
+        tags.append((weak, header[position:end + 1]))
+        position = end + 1
+        while position < length and header[position] in " \t":
+            position += 1
+        if position < length and header[position] != ",":
+            return None
+
+
+def _version_of(tag: str) -> int | None:
+    """The version a strong tag of ours names: exactly ``"v<n>"`` as ``_written`` sends it (no leading zero)."""
+    digits = tag[2:-1]
+    if not tag.startswith('"v') or not 0 < len(digits) <= _MAX_VERSION_DIGITS or not digits.isascii() \
+            or not digits.isdigit() or (digits[0] == "0" and digits != "0"):
         return None
-    for tag in header.split(","):
-        match = _ETAG_VERSION.match(tag.strip())
-        if match:
-            return int(match.group(1))
-    return -1
+    return int(digits)
+
+
+def parse_if_match(request) -> Versions | None:
+    """The versions an ``If-Match`` names, compared strongly (RFC 9110 §13.1.1): only an exact strong tag of
+    ours (``"v3"``) names a version; ``W/"v3"``, ``v3``, ``3`` or a malformed header name none, so they never
+    match (412, like a stale tag). ``*`` or no header → no precondition. A list matches if any tag does."""
+    header = request.META.get("HTTP_IF_MATCH")
+    if header is None:
+        return None
+    if header.strip(" \t") == "*":
+        return None
+    tags = _entity_tags(header) if len(header) <= _MAX_IF_MATCH_LENGTH else None
+    versions = (_version_of(tag) for weak, tag in tags or () if not weak)
+    return Versions(version for version in versions if version is not None)
 
 
 def _not_modified(request, etag: str) -> bool:
+    """``If-None-Match`` uses the weak comparison (RFC 9110 §13.1.2): ``W/"x"`` matches ``"x"``."""
     header = request.META.get("HTTP_IF_NONE_MATCH")  # META, not request.headers: no header dict per request
-    if not header:
+    if not header or len(header) > _MAX_IF_MATCH_LENGTH:
         return False
     tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
     return "*" in tags or etag in tags

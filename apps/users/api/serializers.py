@@ -6,7 +6,15 @@ import unicodedata
 from rest_framework import serializers
 
 from apps.users.models import AVATAR_URL_MAX, BIO_MAX, DISPLAY_NAME_MAX
-from tradesignals.kernel.drf.fields import StrictCharField, StrictInputSerializer
+from tradesignals.kernel.drf.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictInputSerializer,
+    StrictIntegerField,
+    StrictURLField,
+)
+from tradesignals.kernel.drf.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
 from tradesignals.kernel.identity import ROLES
 
 # Fields of the profile a client can see but never set; sending one is a 400, not silently ignored.
@@ -58,8 +66,8 @@ class ProfileUpdateSerializer(StrictInputSerializer):
                                    help_text="1-80 characters; surrounding spaces are trimmed.")
     bio = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=BIO_MAX,
                           trim_whitespace=False, help_text="At most 500 characters; null or \"\" clears it.")
-    avatar_url = serializers.URLField(required=False, allow_null=True, max_length=AVATAR_URL_MAX,
-                                      help_text="An https URL of at most 2048 characters; null removes it.")
+    avatar_url = StrictURLField(required=False, allow_null=True, max_length=AVATAR_URL_MAX,
+                                help_text="An https URL of at most 2048 characters; null removes it.")
 
     def validate_display_name(self, value: str) -> str:
         if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value):
@@ -79,12 +87,16 @@ class ProfileUpdateSerializer(StrictInputSerializer):
 
 
 class UserListParamsSerializer(serializers.Serializer):
-    search = serializers.CharField(required=False, max_length=320,
-                                   help_text="Case-insensitive prefix of the email or of the display name.")
-    role = serializers.ChoiceField(required=False, choices=ROLES)
-    is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
-    cursor = serializers.CharField(required=False, help_text="Opaque; taken from a previous page's `next`.")
+    """Query parameters of the directory, through the kernel's strict fields: ``limit`` is ASCII digits only
+    ("５０", "5_0" and " 5" are 400s), ``role`` exactly a role, ``is_active`` exactly ``true`` or ``false``."""
+
+    search = StrictCharField(required=False, max_length=320,
+                             help_text="Case-insensitive prefix of the email or of the display name.")
+    role = StrictChoiceField(required=False, choices=ROLES)
+    is_active = StrictBooleanField(required=False, default=None, help_text="true or false")
+    limit = StrictIntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    cursor = StrictCharField(required=False, max_length=MAX_CURSOR_LENGTH,
+                             help_text="Opaque; taken from a previous page's `next`.")
 
 
 class UserListSerializer(serializers.Serializer):

@@ -74,7 +74,8 @@ class UserListApi(APIView):
     @extend_schema(operation_id="users_list", summary="List users (admin)", parameters=[FilterSerializer],
                    responses={200: OutputSerializer, **error_responses(400, 401, 403)})
     def get(self, request):
-        params = self.FilterSerializer(data=request.query_params)
+        # An empty parameter is an absent one (as on every list): "?role=" filters nothing.
+        params = self.FilterSerializer(data={k: v for k, v in request.query_params.items() if v != ""})
         params.is_valid(raise_exception=True)
         filters = {name: params.validated_data.get(name) for name in ("search", "role", "is_active")}
         limit = params.validated_data["limit"]

@@ -22,12 +22,13 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
+from tradesignals.kernel.drf.fields import parse_ascii_int
 from tradesignals.kernel.errors import ValidationFailed
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 _SALT = "tradesignals.kernel.drf.pagination.cursor"
-_MAX_CURSOR_LENGTH = 512
+MAX_CURSOR_LENGTH = 512
 
 
 @dataclass(frozen=True)
@@ -61,17 +62,22 @@ def _invalid() -> ValidationFailed:
 
 
 def decode_cursor(cursor: str | None, *, scope: str) -> Position | None:
-    """The position a cursor points at, or ``None`` for the first page; ``ValidationFailed`` if forged."""
+    """The position a cursor points at, or ``None`` for the first page; ``ValidationFailed`` if forged.
+
+    Length and alphabet are checked before anything else reads it (a cursor is URL-safe base64 and one dot),
+    so no text beyond 512 ASCII characters is ever decoded, hashed or encoded."""
     if cursor is None or cursor == "":
         return None
-    if len(cursor) > _MAX_CURSOR_LENGTH or cursor.count(".") != 1:
+    if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii() or cursor.count(".") != 1:
         raise _invalid()
     payload, signature = cursor.split(".")
     if not hmac.compare_digest(signature.encode(), _signature(payload).encode()):
         raise _invalid()
     try:
         millis, item_id, cursor_scope = json.loads(_unb64(payload))
-        created_at = datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
+        if isinstance(millis, bool) or not isinstance(millis, int):
+            raise TypeError("millis")
+        created_at = datetime.fromtimestamp(millis / 1000, tz=UTC)
     except (ValueError, TypeError, binascii.Error, OverflowError, OSError):
         raise _invalid() from None
     if cursor_scope != scope or not isinstance(item_id, str):
@@ -80,12 +86,18 @@ def decode_cursor(cursor: str | None, *, scope: str) -> Position | None:
 
 
 def parse_limit(raw: str | None) -> int:
-    """``limit`` 1–100, default 20; anything else is a 400 (never silently capped)."""
+    """``limit`` 1–100, default 20; anything else is a 400 (never silently capped). Only the ASCII digits
+    0-9 make a number (``parse_ascii_int``): "１０", "²", "٥", "5_0" and " 5" are refused, not read as 10, 2,
+    5 or 50 — and never reach ``int()`` to raise there."""
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    try:
+        limit = parse_ascii_int(raw)
+    except ValueError:
+        limit = None
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(details={"limit": [f"Must be an integer from 1 to {MAX_LIMIT}."]})
-    return int(raw)
+    return limit
 
 
 def scope_of(name: str, filters: dict) -> str:
@@ -97,6 +109,8 @@ def scope_of(name: str, filters: dict) -> str:
 def next_url(path: str, *, query: dict, cursor: str | None) -> str | None:
     if cursor is None:
         return None
-    params = {key: value for key, value in query.items() if value is not None and key != "cursor"}
+    # Booleans as the query parameters spell them ("true", not Python's "True"), so the link parses back.
+    params = {key: (("true" if value else "false") if isinstance(value, bool) else value)
+              for key, value in query.items() if value is not None and key != "cursor"}
     params["cursor"] = cursor
     return f"{path}?{urlencode(sorted(params.items()))}"
