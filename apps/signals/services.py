@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import django.dispatch
+from django.conf import settings
 from pymongo.errors import OperationFailure
 
 from apps.signals import enums, selectors
@@ -147,6 +148,17 @@ def _load_for(*, signal_id: str, actor: Principal, allow_admin: bool) -> TradeSi
     raise PermissionDenied("Only the owner may change this signal.")
 
 
+SELF_REVIEW_MESSAGE = ("Administrators cannot review their own signals: another administrator has to approve "
+                       "or reject it.")
+
+
+def signal_may_review(*, actor: Principal, owner_id: str) -> bool:
+    """Separation of duties: an admin decides on other people's signals, never on their own — unless
+    ``SIGNAL_SELF_REVIEW`` is on (an install with one administrator). The console asks this to hide the
+    decision form; ``signal_review`` enforces it for every caller."""
+    return actor.is_admin and (actor.user_id != owner_id or settings.SIGNAL_SELF_REVIEW)
+
+
 def _check_version(signal: TradeSignal, if_match: int | None) -> None:
     if if_match is not None and signal.version != if_match:
         raise PreconditionFailed(
@@ -259,7 +271,8 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict, if_match: int
 
 def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str | None = None,
                   if_match: int | None = None) -> TradeSignal:
-    """Admin approval or rejection (a reason is required to reject); the same status again is 409."""
+    """Admin approval or rejection of someone else's signal (see ``signal_may_review``; a reason is required
+    to reject); the same status again is 409."""
     if not actor.is_admin:
         raise PermissionDenied("Administrator role required.")
     if status not in enums.REVIEW_STATUSES:
@@ -271,6 +284,8 @@ def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str 
 
     def attempt():
         signal = _load_for(signal_id=signal_id, actor=actor, allow_admin=True)
+        if not signal_may_review(actor=actor, owner_id=signal.owner_id):
+            raise PermissionDenied(SELF_REVIEW_MESSAGE)
         _check_version(signal, if_match)
         old_status, was_public = signal.status, _public(signal)
         if (old_status, status) not in enums.TRANSITIONS:

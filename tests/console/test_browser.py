@@ -269,3 +269,22 @@ def test_browsable_api_lists_and_creates_signals_after_the_html_login(server, op
     forged = requests.post(f"{server.url}/api/v1/trade-signals", json=json.loads(body), cookies=cookies,
                            headers={"Accept": "application/json"}, timeout=10)
     assert forged.status_code == 403 and "CSRF" in forged.json()["error"]["message"]
+
+
+def test_an_admin_is_not_offered_a_decision_on_their_own_signal(server, open_page):
+    admin_email = make_admin(server)
+    session = api(server, "POST", "/api/v1/auth/login", json={"email": admin_email, "password": PASSWORD})
+    assert session.status_code == 200, session.text
+    mine = create_signal(server, session.json())
+    page = open_page()
+    login(page, admin_email, f"/console/signals/{mine['id']}/")
+    page.wait_for_url(f"**/console/signals/{mine['id']}/")
+    assert "You cannot review your own signal" in page.locator("#own-signal-note").inner_text()
+    assert page.get_by_role("button", name="Approve").count() == 0
+    assert page.get_by_role("button", name="Reject").count() == 0
+    screenshot(page, "console-own-signal.png")
+    page.get_by_role("link", name="Review queue").click()
+    assert "(you)" in page.locator("table.signals tbody tr").first.inner_text()
+    assert open_page.problems == []
+    assert api(server, "GET", f"/api/v1/trade-signals/{mine['id']}", session.json()["access"]).json()["status"] == \
+        "pending"

@@ -192,3 +192,44 @@ def test_a_decision_posted_with_an_expired_cookie_is_not_replayed():
     response = client.post(page, {"version": 1, "decision": "approved"})
     assert response.status_code == 303 and response["Location"] == f"/auth/refresh/?next={page.replace('/', '%2F')}"
     assert TradeSignal.objects.get(id=signal.id).status == "pending"
+
+
+# -- separation of duties ---------------------------------------------------------------------------------
+def test_own_signal_page_has_no_decision_form_and_others_have_it(admin):
+    mine, theirs = create(owner="admin1"), create(owner="u1")
+    body = admin.get(f"/console/signals/{mine.id}/").content.decode()
+    assert "You cannot review your own signal" in body
+    assert 'name="decision"' not in body and f'action="/console/signals/{mine.id}/"' not in body
+    other = admin.get(f"/console/signals/{theirs.id}/").content.decode()
+    assert 'value="approved"' in other and 'value="rejected"' in other
+    assert "You cannot review your own signal" not in other
+    # a colleague sees the form on the same signal
+    assert 'value="approved"' in browser("admin", "admin2").get(f"/console/signals/{mine.id}/").content.decode()
+
+
+def test_queue_marks_ones_own_signals(admin):
+    mine, theirs = create(owner="admin1", symbol="ETH"), create(owner="u1", symbol="SOL")
+    row = re.compile(r'<tr>\s*<td data-label="Symbol"><a href="/console/signals/([0-9a-f]{24})/".*?</tr>', re.S)
+    rows = {match.group(1): match.group(0) for match in row.finditer(admin.get("/console/").content.decode())}
+    assert "(you)" in rows[str(mine.id)] and "(you)" not in rows[str(theirs.id)]
+
+
+@pytest.mark.parametrize(("decision", "reason"), [("approved", ""), ("rejected", "Fine by me")])
+def test_a_forged_decision_on_ones_own_signal_is_403_and_changes_nothing(admin, decision, reason):
+    mine = create(owner="admin1")
+    response = admin.post(f"/console/signals/{mine.id}/", {"version": 1, "decision": decision, "reason": reason})
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert "Administrators cannot review their own signals" in body and 'name="decision"' not in body
+    assert f'href="/console/signals/{mine.id}/">Back to the signal' in body and "Review queue" in body
+    stored = TradeSignal.objects.get(id=mine.id)
+    assert (stored.status, stored.review, stored.version, stored.history) == ("pending", None, 1, [])
+
+
+def test_self_review_setting_shows_the_form_and_allows_the_decision(admin, settings):
+    settings.SIGNAL_SELF_REVIEW = True
+    mine = create(owner="admin1")
+    page = f"/console/signals/{mine.id}/"
+    assert 'value="approved"' in admin.get(page).content.decode()
+    assert admin.post(page, {"version": 1, "decision": "approved"}).status_code == 303
+    assert TradeSignal.objects.get(id=mine.id).status == "approved"

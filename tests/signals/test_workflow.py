@@ -79,3 +79,35 @@ def test_edit_of_pending_signal_stays_pending_without_history(owner):
     signal = owner.create()
     body = owner.send("PATCH", f"{BASE}/{signal['id']}", {"timeframe": "1d"}).json()
     assert body["status"] == "pending" and body["history"] == [] and body["version"] == 2
+
+
+# -- separation of duties: nobody approves or rejects their own signal ---------------------------------
+SELF_REVIEW_MESSAGE = "Administrators cannot review their own signals"
+
+
+@pytest.mark.parametrize(("status", "reason"), [("approved", None), ("rejected", "Fine by me")])
+def test_an_admin_cannot_review_their_own_signal(admin, status, reason):
+    signal = admin.create()
+    response = review(admin, signal["id"], status, reason=reason)
+    assert response.status_code == 403, response.content
+    error = response.json()["error"]
+    assert error["code"] == "permission_denied" and error["message"].startswith(SELF_REVIEW_MESSAGE)
+    current = admin.get(f"{BASE}/{signal['id']}").json()
+    assert (current["status"], current["review"], current["history"], current["version"]) == (
+        "pending", None, [], 1)
+
+
+def test_another_admin_reviews_an_admins_signal(admin, make_caller):
+    signal = admin.create()
+    colleague = make_caller("admin", name="Bea Reviewer")
+    response = review(colleague, signal["id"], "approved", reason=None)
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "approved" and response.json()["review"]["by"] == colleague.user_id
+
+
+def test_self_review_setting_allows_it_on_single_admin_installs(admin, settings):
+    settings.SIGNAL_SELF_REVIEW = True
+    signal = admin.create()
+    response = review(admin, signal["id"], "approved", reason=None)
+    assert response.status_code == 200, response.content
+    assert response.json()["review"]["by"] == admin.user_id

@@ -15,7 +15,7 @@ from apps.signals.console import chart
 from apps.signals.console.access import LOGOUT_PATH, admin_page
 from apps.signals.console.forms import QueueFilterForm, ReviewForm, StatusFilterForm
 from tradesignals.kernel.drf import pagination
-from tradesignals.kernel.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from tradesignals.kernel.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 
 PAGE_SIZE = 20
 DAYS = 30
@@ -70,10 +70,12 @@ def _signal_response(request, signal, *, form: ReviewForm | None = None, message
         form = ReviewForm(initial={"version": signal.version})
     image_url = signal.image_url if (signal.image_url or "").startswith("https://") else None
     history = list(reversed(signal.history or []))
+    may_review = services.signal_may_review(actor=request.console_principal, owner_id=signal.owner_id)
     return render(request, "console/signal.html", _context(
         request, "queue", signal=signal, form=form, message=message, image_url=image_url, history=history,
-        can_approve=(signal.status, enums.APPROVED) in enums.TRANSITIONS,
-        can_reject=(signal.status, enums.REJECTED) in enums.TRANSITIONS), status=status)
+        own_signal=not may_review,
+        can_approve=may_review and (signal.status, enums.APPROVED) in enums.TRANSITIONS,
+        can_reject=may_review and (signal.status, enums.REJECTED) in enums.TRANSITIONS), status=status)
 
 
 def _not_found(request):
@@ -83,7 +85,8 @@ def _not_found(request):
 @require_http_methods(["GET", "HEAD", "POST"])
 @admin_page
 def signal_page(request, signal_id: str):
-    """GET shows every field, the image, the history and the decision form; POST decides (PRG on success)."""
+    """GET shows every field, the image, the history and the decision form (not on one's own signal: the
+    service refuses that decision, so the page does not offer it); POST decides (PRG on success)."""
     signal = selectors.signal_get(signal_id=signal_id)
     if signal is None:
         return _not_found(request)
@@ -111,6 +114,9 @@ def signal_page(request, signal_id: str):
         else:
             message = f"Nothing to do: the signal is already {current.status}."
         return _signal_response(request, current, form=fresh, message=message, status=exc.status)
+    except PermissionDenied as exc:  # a decision on one's own signal: the page never offers it
+        return render(request, "console/forbidden.html", _context(request, "queue", signal=signal,
+                                                                  message=exc.message), status=403)
     except NotFound:
         return _not_found(request)
     return HttpResponseRedirect(f"{reverse('console:queue')}?{urlencode({'reviewed': signal_id})}", status=303)
