@@ -15,7 +15,8 @@ LOAD_PROD = "import django; django.setup(); from django.conf import settings; pr
 
 def boot_prod(jwt_secret: str | None) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "settings.prod",
-           "DJANGO_SECRET_KEY": "p" * 16 + STRONG, "ALLOWED_HOSTS": "example.com"}
+           "DJANGO_SECRET_KEY": "p" * 16 + STRONG, "ALLOWED_HOSTS": "example.com",
+           "WEB_CONCURRENCY": "1"}  # without Redis, production serves only as a single process
     if jwt_secret is not None:
         env["JWT_SECRET"] = jwt_secret
     return subprocess.run([sys.executable, "-c", LOAD_PROD], cwd=ROOT, env=env, capture_output=True, text=True,

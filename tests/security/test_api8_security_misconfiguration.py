@@ -22,7 +22,9 @@ HTTPS = {"X-Forwarded-Proto": "https"}
 
 
 def _prod(code: str, **env) -> subprocess.CompletedProcess:
+    # Without Redis, production settings load only for a single serving process (WEB_CONCURRENCY=1).
     environment = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "settings.prod", "HOME": "/tmp",
+                   "WEB_CONCURRENCY": "1",
                    "ALLOWED_HOSTS": "api.example.com", "CSRF_TRUSTED_ORIGINS": "https://api.example.com",
                    **SECRETS, **env}
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True,
@@ -32,6 +34,7 @@ def _prod(code: str, **env) -> subprocess.CompletedProcess:
 def test_check_deploy_is_clean_under_production_settings():
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
                             env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "settings.prod",
+                                 "WEB_CONCURRENCY": "1",
                                  "ALLOWED_HOSTS": "api.example.com", **SECRETS},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
