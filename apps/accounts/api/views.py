@@ -22,6 +22,7 @@ from apps.accounts.enums import AUDIT_TYPES, ROLES
 from tradesignals.kernel import ratelimit
 from tradesignals.kernel.drf import pagination
 from tradesignals.kernel.drf.fields import (
+    IDENTIFIER_SCHEMA,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
@@ -153,8 +154,9 @@ class UserPasswordChangeApi(APIView):
 class SessionListApi(APIView):
     @extend_schema(
         operation_id="auth_sessions_list",
-        parameters=[OpenApiParameter("limit", int, description="1–100, default 20"),
-                    OpenApiParameter("cursor", str, description="from the previous page's `next`")],
+        parameters=[OpenApiParameter("limit", pagination.LIMIT_SCHEMA, description="1–100, default 20"),
+                    OpenApiParameter("cursor", pagination.CURSOR_SCHEMA,
+                                     description="from the previous page's `next`")],
         responses={200: SessionPageSerializer, **error_responses(400, 401, 503)},
     )
     def get(self, request):
@@ -205,9 +207,11 @@ class AuditListApi(APIView):
 
     @extend_schema(
         operation_id="auth_admin_audit_list",
-        parameters=[OpenApiParameter("user_id", str), OpenApiParameter("type", str, enum=list(AUDIT_TYPES)),
-                    OpenApiParameter("limit", int, description="1–100, default 20"),
-                    OpenApiParameter("cursor", str, description="from the previous page's `next`")],
+        parameters=[OpenApiParameter("user_id", IDENTIFIER_SCHEMA),
+                    OpenApiParameter("type", str, enum=list(AUDIT_TYPES)),
+                    OpenApiParameter("limit", pagination.LIMIT_SCHEMA, description="1–100, default 20"),
+                    OpenApiParameter("cursor", pagination.CURSOR_SCHEMA,
+                                     description="from the previous page's `next`")],
         responses={200: AuditPageSerializer, **error_responses(400, 401, 403, 503)},
     )
     def get(self, request):

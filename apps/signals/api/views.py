@@ -25,7 +25,7 @@ from apps.signals.api.serializers import (
 from apps.signals.models import normalize_symbol
 from tradesignals.kernel import ratelimit
 from tradesignals.kernel.drf import pagination
-from tradesignals.kernel.drf.fields import DecimalJSONParser, is_identifier
+from tradesignals.kernel.drf.fields import IDENTIFIER_SCHEMA, DecimalJSONParser, is_identifier
 from tradesignals.kernel.drf.permissions import IsAdmin, IsAuthenticatedPrincipal
 from tradesignals.kernel.drf.schema import ErrorEnvelopeSerializer
 from tradesignals.kernel.errors import NotFound, ValidationFailed
@@ -42,23 +42,26 @@ def _errors(*codes: int) -> dict:
     return {code: OpenApiResponse(ErrorEnvelopeSerializer, description=text[code]) for code in codes}
 
 
-def _filter_param(name: str, description: str, enum=None) -> OpenApiParameter:
-    return OpenApiParameter(name, str, OpenApiParameter.QUERY, required=False, description=description, enum=enum)
+def _filter_param(name: str, description: str, enum=None, schema=str) -> OpenApiParameter:
+    return OpenApiParameter(name, schema, OpenApiParameter.QUERY, required=False, description=description,
+                            enum=enum)
 
 
 PAGE_PARAMS = [
-    OpenApiParameter("limit", int, OpenApiParameter.QUERY, required=False,
-                     description="Page size 1–100 (default 20); anything else is a 400."),
-    OpenApiParameter("cursor", str, OpenApiParameter.QUERY, required=False,
+    OpenApiParameter("limit", pagination.LIMIT_SCHEMA, OpenApiParameter.QUERY, required=False,
+                     description="Page size 1–100 in ASCII digits (default 20); anything else is a 400."),
+    OpenApiParameter("cursor", pagination.CURSOR_SCHEMA, OpenApiParameter.QUERY, required=False,
                      description="Opaque cursor from a previous page's `next`; a forged cursor is a 400."),
 ]
-SYMBOL = _filter_param("symbol", "Exact symbol, e.g. BTC/USDT (case-insensitive).")
-DIRECTION = _filter_param("direction", "long or short", enums.DIRECTIONS)
-TIMEFRAME = _filter_param("timeframe", "Chart timeframe", enums.TIMEFRAMES)
-STATUS = _filter_param("status", "Review status", enums.STATUSES)
-OWNER = _filter_param("owner_id", "Owner's user id")
+SYMBOL = _filter_param("symbol", "Exact symbol, e.g. BTC/USDT (case-insensitive).",
+                       schema={"type": "string", "pattern": "^[A-Za-z0-9]{1,15}(/[A-Za-z0-9]{1,15})?$"})
+DIRECTION = _filter_param("direction", "long or short (exactly)", enums.DIRECTIONS)
+TIMEFRAME = _filter_param("timeframe", "Chart timeframe (exactly)", enums.TIMEFRAMES)
+STATUS = _filter_param("status", "Review status (exactly)", enums.STATUSES)
+OWNER = _filter_param("owner_id", "Owner's user id", schema=IDENTIFIER_SCHEMA)
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False,
-                            description='The ETag of the version you edit (e.g. "v3"); stale → 412.')
+                            description='The ETag of the version you edit, compared strongly (exactly "v3"; '
+                                        'W/"v3" or v3 never match); stale → 412. A list matches if any tag does.')
 IF_NONE_MATCH = OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False,
                                  description="A previously received ETag; unchanged → 304.")
 

@@ -28,6 +28,7 @@ from tradesignals.kernel.errors import ValidationFailed
 MAX_DECIMAL_LENGTH = 64  # characters of a decimal's text; far beyond any price, short enough to parse in µs
 MAX_INTEGER_DIGITS = 18  # an int of 18 digits is cheap to convert and fits a signed 64-bit BSON integer
 IDENTIFIER_MAX = 64
+IDENTIFIER_SCHEMA = {"type": "string", "pattern": f"^[A-Za-z0-9]{{1,{IDENTIFIER_MAX}}}$"}  # is_identifier
 _NON_FINITE = frozenset({"nan", "snan", "inf", "infinity"})
 
 
@@ -237,16 +238,15 @@ class StrictBooleanField(serializers.Field):
         return bool(value)
 
 
-@extend_schema_field({"type": "integer"})
-class StrictIntegerField(serializers.Field):
+class StrictIntegerField(serializers.IntegerField):
     """A whole number in ``[min_value, max_value]``: a JSON integer, or ASCII digits 0-9 in a query string
-    (``parse_ascii_int``). DRF's IntegerField goes through ``int()``, which reads "５０", "٥" and "5_0"."""
+    (``parse_ascii_int``). DRF's IntegerField goes through ``int()``, which reads "５０", "٥" and "5_0" (and
+    raises on "²"). Subclassed only for its schema (type, minimum, maximum)."""
 
     default_error_messages = {"invalid": "Must be an integer from {min_value} to {max_value}."}
 
     def __init__(self, *, min_value: int = 0, max_value: int = 10**MAX_INTEGER_DIGITS - 1, **kwargs):
-        self.min_value, self.max_value = min_value, max_value
-        super().__init__(**kwargs)
+        super().__init__(min_value=min_value, max_value=max_value, **kwargs)
 
     def to_internal_value(self, data):
         if isinstance(data, bool):
@@ -261,9 +261,6 @@ class StrictIntegerField(serializers.Field):
         if value is None or not self.min_value <= value <= self.max_value:
             self.fail("invalid", min_value=self.min_value, max_value=self.max_value)
         return value
-
-    def to_representation(self, value):
-        return int(value)
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "example": "64000.50"})
@@ -306,13 +303,11 @@ _UNKNOWN = ("Unknown field.",)
 
 
 class StrictInputSerializer(serializers.Serializer):
-    """Refuses a body that is not an object, and every field it does not accept (read-only or unknown).
+    """Refuses a body that is not an object, and every field it does not accept (read-only or unknown)."""
 
-    The refusal of fields it does not accept names each of them, and a 64 KiB body holds some 8000 keys: they
-    are reported with the product's own ``ValidationFailed`` and two shared messages, because DRF's
-    ``ValidationError`` rebuilds an ``ErrorDetail`` per key three times on its way out (≈ 150 ms of CPU,
-    most of it garbage collection)."""
-
+    # Every field it does not accept is named, and a 64 KiB body holds some 8000 keys: they are reported with
+    # the product's own ValidationFailed and two shared messages, because DRF's ValidationError rebuilds an
+    # ErrorDetail per key three times on its way out (~150 ms of CPU with 8000 keys, mostly garbage collection).
     read_only_names: tuple[str, ...] = ()
 
     def to_internal_value(self, data):

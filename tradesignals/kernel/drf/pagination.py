@@ -29,6 +29,9 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 _SALT = "tradesignals.kernel.drf.pagination.cursor"
 MAX_CURSOR_LENGTH = 512
+# OpenAPI schemas of the two page parameters, for every list's documentation.
+LIMIT_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
+CURSOR_SCHEMA = {"type": "string", "maxLength": MAX_CURSOR_LENGTH}
 
 
 @dataclass(frozen=True)
