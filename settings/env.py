@@ -5,6 +5,8 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from tradesignals.kernel.numbers import parse_ascii_int
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -29,10 +31,8 @@ def env_bool(name: str, default: bool) -> bool:
 def _ascii_int(text: str) -> int:
     """``[+-]digits`` with the ASCII digits 0-9 only: ``int()`` also reads "5_0", "١٢" and "１２"."""
     text = text.strip()
-    body = text[1:] if text[:1] in ("+", "-") else text
-    if not 0 < len(body) <= 18 or not body.isascii() or not body.isdigit():
-        raise ValueError(text)
-    return int(text)
+    sign = -1 if text[:1] == "-" else 1
+    return sign * parse_ascii_int(text[1:] if text[:1] in ("+", "-") else text)
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:

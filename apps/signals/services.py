@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -159,8 +160,10 @@ def signal_may_review(*, actor: Principal, owner_id: str) -> bool:
     return actor.is_admin and (actor.user_id != owner_id or settings.SIGNAL_SELF_REVIEW)
 
 
-def _check_version(signal: TradeSignal, if_match: int | None) -> None:
-    if if_match is not None and signal.version != if_match:
+def _check_version(signal: TradeSignal, if_match: Collection[int] | None) -> None:
+    """``if_match`` holds the versions the client's ``If-Match`` names (``None``: no precondition); the write
+    goes ahead only if the signal is at one of them, so an empty set never matches."""
+    if if_match is not None and signal.version not in if_match:
         raise PreconditionFailed(
             f"The signal is at version {signal.version}; reload it and retry.",
             details={"current_version": signal.version},
@@ -178,7 +181,7 @@ def _conditional_write(write) -> None:
         raise _LostRace() from None
 
 
-def _retrying(if_match: int | None, attempt):
+def _retrying(if_match: Collection[int] | None, attempt):
     """Retry a lost race on a fresh read. Racers that collide in one transaction can both lose, so each
     retry waits a short random time (exponential, jittered) to let one of them through."""
     for retry in range(_RETRIES):
@@ -222,7 +225,8 @@ def signal_create(*, owner_id: str, owner_name: str, symbol: str, direction: str
     return signal
 
 
-def signal_update(*, signal_id: str, actor: Principal, data: dict, if_match: int | None = None) -> TradeSignal:
+def signal_update(*, signal_id: str, actor: Principal, data: dict,
+                  if_match: Collection[int] | None = None) -> TradeSignal:
     """Owner edit. An approved or rejected signal goes back to ``pending`` and its review is cleared."""
     if not data:
         raise ValidationFailed(details={"non_field_errors": ["Send at least one field to change."]})
@@ -270,7 +274,7 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict, if_match: int
 
 
 def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str | None = None,
-                  if_match: int | None = None) -> TradeSignal:
+                  if_match: Collection[int] | None = None) -> TradeSignal:
     """Admin approval or rejection of someone else's signal (see ``signal_may_review``; a reason is required
     to reject); the same status again is 409."""
     if not actor.is_admin:
@@ -320,7 +324,7 @@ def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str 
     return signal
 
 
-def signal_delete(*, signal_id: str, actor: Principal, if_match: int | None = None) -> None:
+def signal_delete(*, signal_id: str, actor: Principal, if_match: Collection[int] | None = None) -> None:
     """Owner or admin; removes the document and publishes ``trade_signal.deleted``."""
 
     def attempt():

@@ -124,6 +124,15 @@ def test_reject_needs_a_reason_then_approve_and_the_queue_confirms(admin):
         "/console/reviewed/?who=anyone").content.decode()
 
 
+@pytest.mark.parametrize("version", ["\uff11", "\u0661", "\u00b9", "0_1", " 1", "1.0", "0", ""])
+def test_a_version_that_is_not_plain_ascii_digits_is_refused(admin, version):
+    signal = create()
+    response = admin.post(f"/console/signals/{signal.id}/", {"version": version, "decision": "approved"})
+    assert response.status_code == 400
+    stored = TradeSignal.objects.get(id=signal.id)
+    assert (stored.status, stored.version) == ("pending", 1)
+
+
 def test_a_stale_decision_is_refused_with_the_changed_message(admin):
     signal = create()
     services.signal_review(signal_id=str(signal.id), actor=principal("admin2"), status="approved")

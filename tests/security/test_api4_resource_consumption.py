@@ -37,8 +37,10 @@ def test_a_body_just_under_the_limit_is_read_and_judged(owner):
     assert "rationale" in assert_error(raw(owner, "POST", BASE, body), 400, "validation_error")["details"]
 
 
-def test_a_lying_content_length_is_refused(owner):
-    assert_error(raw(owner, "POST", BASE, b"{}", CONTENT_LENGTH="not-a-number"), 400, "malformed_request")
+@pytest.mark.parametrize("length", ["not-a-number", " 2", "2 ", "0_2", "\uff12", "\u0662", "\u00b2", "+2", "-2"])
+def test_a_content_length_that_is_not_plain_ascii_digits_is_refused(owner, length):
+    """``int()`` would read " 2", "0_2" and "２" as 2 (and "²" would raise): only ASCII digits are a length."""
+    assert_error(raw(owner, "POST", BASE, b"{}", CONTENT_LENGTH=length), 400, "malformed_request")
 
 
 @pytest.mark.parametrize("path", LISTS)

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from tradesignals.kernel.context import request_id_var
 from tradesignals.kernel.errors import error_response
+from tradesignals.kernel.numbers import parse_ascii_int
 
 # fullmatch, after a length check: with ``$`` a trailing newline matched too, and "abcdefgh\n" echoed into
 # the X-Request-ID response header fails the response (Django refuses a newline in a header value).
@@ -71,8 +72,9 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        try:  # ASCII digits only: int() would read " 5", "5_0" and "５"
+            raw = request.META.get("CONTENT_LENGTH") or ""
+            length = parse_ascii_int(raw) if raw else 0
         except ValueError:
             return error_response("malformed_request", "Invalid Content-Length header.", 400)
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:

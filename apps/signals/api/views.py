@@ -98,21 +98,6 @@ def parse_filters(request, allowed: tuple[str, ...]) -> dict:
     return filters
 
 
-class Versions(frozenset):
-    """The versions an ``If-Match`` names. It compares equal to a version that is any one of them, which is
-    how the services test a precondition (``signal.version != if_match``); empty, it equals none (412)."""
-
-    def __eq__(self, other):
-        if isinstance(other, int) and not isinstance(other, bool):
-            return other in self
-        return frozenset.__eq__(self, other)
-
-    def __ne__(self, other):
-        return not self == other
-
-    __hash__ = frozenset.__hash__
-
-
 def _entity_tags(header: str) -> list[tuple[bool, str]] | None:
     """``#entity-tag`` (RFC 9110 §8.8.3) as ``(weak, opaque-tag)`` pairs, or ``None`` if it is malformed.
     One pass with ``str.find``: every character is looked at a bounded number of times."""
@@ -147,7 +132,7 @@ def _version_of(tag: str) -> int | None:
     return int(digits)
 
 
-def parse_if_match(request) -> Versions | None:
+def parse_if_match(request) -> frozenset[int] | None:
     """The versions an ``If-Match`` names, compared strongly (RFC 9110 §13.1.1): only an exact strong tag of
     ours (``"v3"``) names a version; ``W/"v3"``, ``v3``, ``3`` or a malformed header name none, so they never
     match (412, like a stale tag). ``*`` or no header → no precondition. A list matches if any tag does."""
@@ -158,7 +143,7 @@ def parse_if_match(request) -> Versions | None:
         return None
     tags = _entity_tags(header) if len(header) <= _MAX_IF_MATCH_LENGTH else None
     versions = (_version_of(tag) for weak, tag in tags or () if not weak)
-    return Versions(version for version in versions if version is not None)
+    return frozenset(version for version in versions if version is not None)
 
 
 def _not_modified(request, etag: str) -> bool:

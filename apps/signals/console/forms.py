@@ -5,6 +5,7 @@ from django import forms
 
 from apps.signals import enums
 from apps.signals.models import normalize_symbol
+from tradesignals.kernel.drf.fields import parse_ascii_int
 
 
 def _choices(values, *, blank: str):
@@ -49,8 +50,18 @@ class ReviewForm(forms.Form):
     """One form, two submit buttons (``decision``); the version the page showed travels with it, so a
     decision made on a stale page is refused instead of overwriting someone else's change."""
 
-    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    # Not IntegerField: int() reads "５" and "5_0"; the version is ASCII digits or the form is invalid.
+    version = forms.CharField(max_length=18, strip=False, widget=forms.HiddenInput)
     decision = forms.ChoiceField(choices=[(s, s) for s in enums.REVIEW_STATUSES])
     reason = forms.CharField(required=False, max_length=enums.REASON_MAX, strip=True,
                              label="Reason (required to reject; the owner sees it)",
                              widget=forms.Textarea(attrs={"rows": 3, "maxlength": enums.REASON_MAX}))
+
+    def clean_version(self) -> int:
+        try:
+            version = parse_ascii_int(self.cleaned_data["version"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        if version < 1:
+            raise forms.ValidationError("Must be at least 1.")
+        return version

@@ -99,7 +99,7 @@ def signal_page(request, signal_id: str):
     data = form.cleaned_data
     try:
         services.signal_review(signal_id=signal_id, actor=request.console_principal, status=data["decision"],
-                               reason=data["reason"] or None, if_match=data["version"])
+                               reason=data["reason"] or None, if_match={data["version"]})
     except ValidationFailed as exc:
         for field, messages in (exc.details or {}).items():
             form.add_error(field if field in form.fields else None, messages)
