@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.browser import browser  # noqa: F401 - one Chromium for the whole session, every module
 from tests.support.servers import MongoServer, redis_available, redis_url, require
 
 

@@ -15,7 +15,6 @@ import pytest
 from django.conf import settings
 
 from tests.accounts.conftest import PASSWORD, unique_email
-from tests.support.browser import browser  # noqa: F401 - the session fixture
 from tests.support.procs import Gunicorn
 from tests.support.servers import free_port
 
@@ -57,7 +56,7 @@ def other_site(server):
 
 
 @pytest.fixture
-def signed_in(browser, server):  # noqa: F811
+def signed_in(browser, server):
     """A browser context signed in through the HTML form, and the address it used."""
     import requests
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.browser import browser  # noqa: F401 - the session fixture
 from tests.support.procs import ROOT, Gunicorn
 from tests.support.servers import wait_until
 
@@ -68,7 +67,7 @@ def make_admin(server) -> str:
 
 
 @pytest.fixture
-def open_page(browser, server):  # noqa: F811
+def open_page(browser, server):
     """A fresh browser context (own cookies) per person; CSP violations and page errors are collected."""
     contexts, problems = [], []
 

@@ -193,7 +193,10 @@ def test_dockerignore_keeps_secrets_state_and_tests_out():
 
 # --- gunicorn -----------------------------------------------------------------------------------------
 
-def test_gunicorn_settings_follow_the_environment(monkeypatch):
+def test_gunicorn_settings_follow_the_environment(monkeypatch, tmp_path):
+    # The config points PROMETHEUS_MULTIPROC_DIR at a new temp dir when it is unset; set it here so the
+    # variable does not leak into this test process (in-process /metrics would read an empty directory).
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     monkeypatch.setenv("GUNICORN_THREADS", "4")
     monkeypatch.setenv("TRUSTED_PROXIES", "172.28.0.0/24")

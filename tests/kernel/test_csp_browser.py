@@ -10,7 +10,6 @@ import uuid
 import pytest
 import requests
 
-from tests.support.browser import browser  # noqa: F401 - the session fixture
 from tests.support.procs import Gunicorn
 
 pytestmark = pytest.mark.cluster
@@ -36,7 +35,7 @@ def server(mongo_uri, redis_server_url):
 
 
 @pytest.fixture
-def page(browser, server):  # noqa: F811
+def page(browser, server):
     context = browser.new_context(base_url=server.url)
     context.add_init_script(WATCH)
     page = context.new_page()
