@@ -144,9 +144,18 @@ class Target:
         return self.caller.client.generic(self.method, url, data=data, content_type="application/json", **extra)
 
     def measure(self, **kwargs):
-        started = time.process_time()
-        response = self.call(**kwargs)
-        return response, time.process_time() - started
+        """CPU seconds of one request; over the budget, the least of three runs. A value's real cost repeats
+        on every run (a backtracking pattern costs seconds each time), a scheduler or collector pause on a
+        loaded machine does not."""
+        best = None
+        for _ in range(3):
+            started = time.process_time()
+            response = self.call(**kwargs)
+            cost = time.process_time() - started
+            best = cost if best is None else min(best, cost)
+            if best <= BUDGET_SECONDS:
+                break
+        return response, best
 
 
 @pytest.fixture(scope="module", autouse=True)
