@@ -277,6 +277,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tradesignals.kernel.drf.schema.strip_trailing_slashes",
         "tradesignals.kernel.drf.schema.document_common_errors",
+        "tradesignals.kernel.drf.schema.empty_query_is_absent",
+        "tradesignals.kernel.drf.schema.apply_body_schemas",
     ],
 }
 

@@ -1,6 +1,7 @@
 """HTTP API of the accounts slice: thin views — parse, call a service or selector, render."""
 from __future__ import annotations
 
+from django.contrib.auth import password_validation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -53,6 +54,15 @@ def _page(request, rows, limit: int, *, scope: str, query: dict, sort_field: str
     return items, pagination.next_url(request.path, query=query, cursor=cursor)
 
 
+def _password_schema() -> dict:
+    """The one rule of the password policy a schema can state, its minimum length (the settings'
+    ``MinimumLengthValidator``). The others — not a common password, not like the email or the name — no
+    schema can: they are the 400 the operations taking a new password document beyond their schema."""
+    lengths = [validator.min_length for validator in password_validation.get_default_password_validators()
+               if isinstance(validator, password_validation.MinimumLengthValidator)]
+    return {"minLength": max(lengths, default=1)}
+
+
 class PublicApi(APIView):
     """Endpoints reached without an access token (a stale Authorization header must not 401 a login)."""
 
@@ -66,7 +76,7 @@ class UserRegisterApi(PublicApi):
             ref_name = "RegisterInput"
 
         email = StrictEmailField(max_length=254)
-        password = StrictCharField(max_length=256, trim_whitespace=False)
+        password = StrictCharField(max_length=256, trim_whitespace=False, schema=_password_schema)
         display_name = StrictCharField(min_length=1, max_length=80, required=False)
 
     @extend_schema(operation_id="auth_register", request=InputSerializer,
@@ -140,7 +150,7 @@ class UserPasswordChangeApi(APIView):
             ref_name = "PasswordChangeInput"
 
         current_password = StrictCharField(max_length=256, trim_whitespace=False)
-        new_password = StrictCharField(max_length=256, trim_whitespace=False)
+        new_password = StrictCharField(max_length=256, trim_whitespace=False, schema=_password_schema)
 
     @extend_schema(operation_id="auth_password_change", request=InputSerializer,
                    responses={204: None, **error_responses(400, 401, 429, 503)})
@@ -186,6 +196,7 @@ class UserAdminUpdateApi(APIView):
 
         role = StrictChoiceField(choices=ROLES, required=False)
         is_active = StrictBooleanField(required=False)
+        body_schema = {"minProperties": 1}  # validate: at least one of them
 
         def validate(self, attrs):
             if not attrs:

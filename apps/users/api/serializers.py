@@ -1,18 +1,22 @@
 """Serializers of the users API: what a client may send and what it gets back."""
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from rest_framework import serializers
 
 from apps.users.models import AVATAR_URL_MAX, BIO_MAX, DISPLAY_NAME_MAX
 from tradesignals.kernel.drf.fields import (
+    HTTPS_URL_PATTERN,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
     StrictInputSerializer,
     StrictIntegerField,
     StrictURLField,
+    char_ranges,
+    text_pattern,
 )
 from tradesignals.kernel.drf.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
 from tradesignals.kernel.identity import ROLES
@@ -20,6 +24,11 @@ from tradesignals.kernel.identity import ROLES
 # Fields of the profile a client can see but never set; sending one is a 400, not silently ignored.
 READ_ONLY_FIELDS = ("id", "user_id", "email", "role", "is_active", "created_at", "updated_at", "signal_counts",
                     "approved_signals", "registered")
+
+
+# An https URL as Django's URLValidator took it: not always an RFC 3986 URI ("https://a.io/%."), so the
+# document promises no "uri" format for it.
+_AVATAR_OUT = "An https URL (as Django's URLValidator accepts it), or null."
 
 
 class SignalCountsSerializer(serializers.Serializer):
@@ -37,7 +46,7 @@ class ProfileSerializer(serializers.Serializer):
     is_active = serializers.BooleanField()
     display_name = serializers.CharField()
     bio = serializers.CharField(allow_blank=True)
-    avatar_url = serializers.URLField(allow_null=True)
+    avatar_url = serializers.CharField(allow_null=True, help_text=_AVATAR_OUT)
     created_at = serializers.DateTimeField(allow_null=True)
     signal_counts = SignalCountsSerializer(source="signal_counts_dict")
 
@@ -52,9 +61,31 @@ class PublicProfileSerializer(serializers.Serializer):
     id = serializers.CharField()
     display_name = serializers.CharField()
     bio = serializers.CharField(allow_blank=True)
-    avatar_url = serializers.URLField(allow_null=True)
+    avatar_url = serializers.CharField(allow_null=True, help_text=_AVATAR_OUT)
     approved_signals = serializers.IntegerField(source="signals_approved")
     created_at = serializers.DateTimeField(allow_null=True)
+
+
+_NAME_REFUSED = ("Cc", "Cf", "Zl", "Zp")  # validate_display_name, on the trimmed name
+_BIO_ALLOWED = "\n\t"  # validate_bio refuses every other control character (Cc)
+
+
+@functools.cache
+def _refused(categories: tuple[str, ...], allowed: str = "") -> str:
+    """The characters of these Unicode categories as a class body (this Python's ``unicodedata``, the one
+    the validators ask). Only the Basic Multilingual Plane: a pattern naming a code point above it cannot be
+    generated from by the schema fuzz's engine; the categories hold some 110 such characters (all Cf:
+    Egyptian and Duployan format controls, musical formatting, language tags), still refused."""
+    return char_ranges(point for point in range(0x10000)
+                       if unicodedata.category(chr(point)) in categories and chr(point) not in allowed)
+
+
+def _display_name_schema() -> dict:
+    return {"pattern": text_pattern(stripped=True, blank=False, refused=_refused(_NAME_REFUSED))}
+
+
+def _bio_schema() -> dict:
+    return {"pattern": text_pattern(refused=_refused(("Cc",), _BIO_ALLOWED))}
 
 
 class ProfileUpdateSerializer(StrictInputSerializer):
@@ -63,20 +94,23 @@ class ProfileUpdateSerializer(StrictInputSerializer):
     read_only_names = READ_ONLY_FIELDS
 
     display_name = StrictCharField(required=False, min_length=1, max_length=DISPLAY_NAME_MAX,
+                                   schema=_display_name_schema,
                                    help_text="1-80 characters; surrounding spaces are trimmed.")
     bio = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=BIO_MAX,
-                          trim_whitespace=False, help_text="At most 500 characters; null or \"\" clears it.")
+                          trim_whitespace=False, schema=_bio_schema,
+                          help_text="At most 500 characters; null or \"\" clears it.")
     avatar_url = StrictURLField(required=False, allow_null=True, max_length=AVATAR_URL_MAX,
+                                schema={"pattern": HTTPS_URL_PATTERN},
                                 help_text="An https URL of at most 2048 characters; null removes it.")
 
     def validate_display_name(self, value: str) -> str:
-        if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value):
+        if any(unicodedata.category(char) in _NAME_REFUSED for char in value):
             raise serializers.ValidationError("Control characters are not allowed.")
         return value
 
     def validate_bio(self, value: str | None) -> str:
         value = value or ""
-        if any(unicodedata.category(char) == "Cc" and char not in "\n\t" for char in value):
+        if any(unicodedata.category(char) == "Cc" and char not in _BIO_ALLOWED for char in value):
             raise serializers.ValidationError("Control characters are not allowed.")
         return value
 

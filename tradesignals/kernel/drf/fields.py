@@ -32,6 +32,65 @@ IDENTIFIER_SCHEMA = {"type": "string", "pattern": f"^[A-Za-z0-9]{{1,{IDENTIFIER_
 _NON_FINITE = frozenset({"nan", "snan", "inf", "infinity"})
 
 
+# --- OpenAPI: what these fields accept, stated next to the code that decides it ---------------------------
+# tradesignals.kernel.drf.schema puts these facts into the request schemas (bodies and parameters). Patterns
+# are read by Python's ``re`` and by Rust's ``regex`` (schema validators), so they use ``\uXXXX`` and
+# ``\UXXXXXXXX`` escapes and never ``\s``, which the two define differently. DRF's CharField also refuses a
+# lone surrogate ("\ud800" is valid JSON); that is no Unicode scalar value, so no pattern can name it.
+WHITESPACE = (r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
+              r"\u3000")  # exactly what str.isspace() is true for, so what trim_whitespace strips
+NOT_TEXT = r"\u0000"  # DRF's CharField refuses NUL anywhere (ProhibitNullCharactersValidator)
+# An https URL that Django's URLValidator and ``urlsplit`` alike accept: 2-4 lower-case labels (at most 253
+# characters in all), a letter TLD, an optional path. Fewer URLs than are accepted (no ports, IPs, IDNs or
+# queries), so whatever matches it is taken.
+HTTPS_URL_PATTERN = (r"^https://(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,3}[a-z]{2,61}"
+                     r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?$")
+# An address Django's EmailValidator accepts: a dot-atom local part, host labels, a TLD of 2-63 letters
+# (it refuses "a@b.c" and "a@b.00", which the "email" format allows). Fewer than it accepts (no quoted local
+# parts, IP literals or IDNs).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z][A-Za-z-]{{0,61}}[A-Za-z]$"
+DECIMAL_SCHEMA = {"type": "string", "format": "decimal", "example": "64000.50"}
+DECIMAL_TEXT_PATTERN = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"  # parse_ascii_decimal
+
+
+def char_ranges(codepoints) -> str:
+    """The body of a character class naming ``codepoints`` as ``\\uXXXX``/``\\UXXXXXXXX`` ranges."""
+    def escape(point: int) -> str:
+        return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+
+    points, parts = sorted(set(codepoints)), []
+    start = previous = None
+    for point in [*points, None]:
+        if start is not None and point == previous + 1:
+            previous = point
+            continue
+        if start is not None:
+            parts.append(escape(start) if start == previous else f"{escape(start)}-{escape(previous)}")
+        start = previous = point
+    return "".join(parts)
+
+
+def text_pattern(*, stripped: bool = False, blank: bool = True, stripped_max: int | None = None,
+                 refused: str = "") -> str:
+    """The strings a text field takes, as a pattern: no NUL and no character of ``refused`` (a class body).
+
+    ``stripped``: surrounding whitespace is removed before the field's rules run, so it may be anything and
+    ``refused`` applies to what is left; ``blank=False`` then needs one character that is not whitespace, and
+    ``stripped_max`` bounds what is left. Unstripped, a blank is just ``""`` (``minLength``)."""
+    text = f"[^{NOT_TEXT}{refused}]"
+    if not stripped or (blank and not refused and stripped_max is None):
+        return f"^{text}*$"
+    solid = f"[^{WHITESPACE}{NOT_TEXT}{refused}]"
+    if not blank and not refused and stripped_max is None:
+        return f"^{text}*{solid}{text}*$"  # the same language as below, said shortly
+    inner = "*" if stripped_max is None else f"{{0,{max(stripped_max - 2, 0)}}}"
+    core = f"{solid}(?:{text}{inner}{solid})?"
+    edge = f"[{WHITESPACE}]*"
+    return f"^{edge}{core}{edge}$" if not blank else f"^{edge}(?:{core})?{edge}$"
+
+
 def _ascii_digits(text: str) -> bool:
     """Only 0-9: ``isdigit`` alone is also true for "²", "١" and "１"."""
     return text.isascii() and text.isdigit()
@@ -162,13 +221,24 @@ class StrictCharField(serializers.CharField):
 
     ``max_length`` bounds the text as received, before trimming, normalising or any validator reads it: 64 KiB
     of spaces around one letter is refused, not trimmed to the letter, and no pattern ever sees more than
-    ``max_length`` characters."""
+    ``max_length`` characters.
+
+    ``schema`` states the normaliser's rule for the OpenAPI document (a dict, or a function returning one
+    when the document is built); it changes nothing about what is accepted."""
 
     default_error_messages = {"invalid": "Must be a string."}
 
-    def __init__(self, *, normalize: Callable[[str], object] | None = None, **kwargs):
+    def __init__(self, *, normalize: Callable[[str], object] | None = None,
+                 schema: dict | Callable[[], dict] | None = None, **kwargs):
         self.normalize = normalize
+        self.declared_schema = schema
         super().__init__(**kwargs)
+
+    def openapi_schema(self) -> dict:
+        """What this field takes beyond its type and length: DRF's own refusals (NUL; a blank once trimmed),
+        then the normaliser's rule as declared (``schema``)."""
+        declared = self.declared_schema() if callable(self.declared_schema) else self.declared_schema
+        return {"pattern": text_pattern(stripped=self.trim_whitespace, blank=self.allow_blank), **(declared or {})}
 
     def run_validation(self, data=serializers.empty):
         if isinstance(data, str) and self.max_length is not None and len(data) > self.max_length:
@@ -181,7 +251,6 @@ class StrictCharField(serializers.CharField):
         return _apply(self.normalize, super().to_internal_value(data))
 
 
-@extend_schema_field({"type": "string", "format": "email"})
 class StrictEmailField(StrictCharField):
     """An email address, bounded to ``max_length`` (254, RFC 5321) before Django's ``EmailValidator`` runs
     its patterns. Those are linear at that length (hostile shapes of 320 characters cost < 0.1 ms); what they
@@ -191,8 +260,10 @@ class StrictEmailField(StrictCharField):
         super().__init__(max_length=max_length, **kwargs)
         self.validators.append(EmailValidator(message="Enter a valid email address."))
 
+    def openapi_schema(self) -> dict:
+        return {**super().openapi_schema(), "format": "email", "pattern": EMAIL_PATTERN}
 
-@extend_schema_field({"type": "string", "format": "uri"})
+
 class StrictURLField(StrictCharField):
     """A URL, bounded to ``max_length`` (default 2048) before Django's ``URLValidator`` runs its patterns
     (hostile shapes of 2048 characters cost < 1 ms there)."""
@@ -200,6 +271,11 @@ class StrictURLField(StrictCharField):
     def __init__(self, *, max_length: int = 2048, **kwargs):
         super().__init__(max_length=max_length, **kwargs)
         self.validators.append(URLValidator(message="Enter a valid URL."))
+
+    def openapi_schema(self) -> dict:
+        # No "format": "uri": URLValidator takes URLs RFC 3986 does not ("https://a.io/%."), so that format
+        # would call accepted values invalid. ``None`` keeps drf-spectacular from adding it.
+        return {**super().openapi_schema(), "format": None}
 
 
 class StrictChoiceField(serializers.ChoiceField):
@@ -263,10 +339,11 @@ class StrictIntegerField(serializers.IntegerField):
         return value
 
 
-@extend_schema_field({"type": "string", "format": "decimal", "example": "64000.50"})
 class StrictDecimalField(serializers.Field):
     """A decimal sent as a JSON string or number (parsed as Decimal by ``DecimalJSONParser``), rendered as
-    a string. Booleans, floats, arrays, objects, NaN and Infinity are refused."""
+    a string. Booleans, floats, arrays, objects, NaN and Infinity are refused.
+
+    ``schema`` states the normaliser's rule for the OpenAPI document, as ``StrictCharField``'s does."""
 
     default_error_messages = {
         "invalid": "Must be a decimal number (ASCII digits, at most 64 characters), sent as a string or a JSON "
@@ -274,9 +351,20 @@ class StrictDecimalField(serializers.Field):
         "non_finite": "Must be a finite number.",
     }
 
-    def __init__(self, *, normalize: Callable[[Decimal], Decimal] | None = None, **kwargs):
+    def __init__(self, *, normalize: Callable[[Decimal], Decimal] | None = None,
+                 schema: dict | Callable[[], dict] | None = None, **kwargs):
         self.normalize = normalize
+        self.declared_schema = schema
         super().__init__(**kwargs)
+
+    def openapi_schema(self, direction: str = "request") -> dict:
+        """Rendered, a decimal string; received, ``parse_ascii_decimal``'s text or any JSON number — or the
+        narrower rule declared with ``schema``."""
+        if direction != "request":
+            return dict(DECIMAL_SCHEMA)
+        declared = self.declared_schema() if callable(self.declared_schema) else self.declared_schema
+        return declared or {"anyOf": [{**DECIMAL_SCHEMA, "pattern": DECIMAL_TEXT_PATTERN,
+                                       "maxLength": MAX_DECIMAL_LENGTH}, {"type": "number"}]}
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (str, int, Decimal)):
@@ -309,6 +397,10 @@ class StrictInputSerializer(serializers.Serializer):
     # the product's own ValidationFailed and two shared messages, because DRF's ValidationError rebuilds an
     # ErrorDetail per key three times on its way out (~150 ms of CPU with 8000 keys, mostly garbage collection).
     read_only_names: tuple[str, ...] = ()
+    # What the whole body must be that its fields cannot say (``minProperties``, a rule across fields as
+    # ``anyOf``), for the OpenAPI document; every request schema of one also says ``additionalProperties:
+    # false``. Stated next to the ``validate`` (or the service rule) that enforces it.
+    body_schema: dict = {}
 
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):

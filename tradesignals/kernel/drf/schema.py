@@ -5,7 +5,11 @@ Imported from the kernel's AppConfig so every deployment (whatever its slices) d
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
+)
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -26,6 +30,58 @@ class CookieTokenScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "cookie", "name": settings.AUTH_ACCESS_COOKIE,
                 "description": "Set by the browser login at `/auth/login/`; unsafe methods also need CSRF."}
+
+
+_STRICT_TEXT = "x-strict-text"
+_BLANK = {"type": "string", "maxLength": 0}
+
+
+class StrictTextSchema(OpenApiSerializerFieldExtension):
+    """A strict text field's request schema says what the field takes (``StrictCharField.openapi_schema``:
+    no NUL, no blank once trimmed, the normaliser's pattern); its responses stay plain strings.
+
+    Its pattern decides about ``""`` too, so the ``oneOf: [..., {maxLength: 0}]`` drf-spectacular wraps
+    around a patterned field with ``allow_blank`` is undone (``apply_body_schemas``): a blank the normaliser
+    refuses is no valid value, and one the pattern takes would match both branches of the ``oneOf``."""
+
+    target_class = "tradesignals.kernel.drf.fields.StrictCharField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema.update(self.target.openapi_schema(), **{_STRICT_TEXT: True})
+        return schema
+
+
+class StrictDecimalSchema(OpenApiSerializerFieldExtension):
+    """A decimal is rendered as a string, and received as ``StrictDecimalField.openapi_schema`` says."""
+
+    target_class = "tradesignals.kernel.drf.fields.StrictDecimalField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        return self.target.openapi_schema(direction)
+
+
+_BODY_SCHEMA = "x-body-schema"
+
+
+class StrictBodySchema(OpenApiSerializerExtension):
+    """Every strict request body refuses unknown fields (``additionalProperties: false``) and states what
+    its serializer's ``body_schema`` declares about the whole body (merged by ``apply_body_schemas``, after
+    drf-spectacular has made components of the fields' enums: its own enums are no fields)."""
+
+    target_class = "tradesignals.kernel.drf.fields.StrictInputSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["additionalProperties"] = False
+            if self.target.body_schema:
+                schema[_BODY_SCHEMA] = self.target.body_schema
+        return schema
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -97,6 +153,56 @@ def document_common_errors(result, generator, request, public):
                     "content": {"application/json": {"schema": dict(_ERROR_REF)}},
                     "description": _DESCRIPTIONS[status],
                 })
+    return result
+
+
+def apply_body_schemas(result, generator, request, public):
+    """Merge each strict body's ``body_schema`` (see ``StrictBodySchema``) into its component. A body that
+    must hold something (a required field, ``minProperties``) is then a required body: sent without one,
+    the request is read as ``{}`` and refused."""
+    components = result.get("components", {}).get("schemas", {})
+    for component in components.values():
+        component.update(component.pop(_BODY_SCHEMA, {}))
+    _undo_blank_branches(result)
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            for content in (body or {}).get("content", {}).values():
+                ref = content.get("schema", {}).get("$ref", "")
+                component = components.get(ref.rsplit("/", 1)[-1], {})
+                if component.get("required") or component.get("minProperties"):
+                    body["required"] = True
+    return result
+
+
+def _undo_blank_branches(node) -> None:
+    """Every strict text schema (marked by ``StrictTextSchema``) loses its marker, its blank branch, and a
+    ``format`` it declared as none."""
+    if isinstance(node, list):
+        for item in node:
+            _undo_blank_branches(item)
+        return
+    if not isinstance(node, dict):
+        return
+    branches = node.get("oneOf")
+    if isinstance(branches, list) and len(branches) == 2 and branches[1] == _BLANK and branches[0].get(_STRICT_TEXT):
+        node.update(node.pop("oneOf")[0])
+    if node.pop(_STRICT_TEXT, None) and "format" in node and node["format"] is None:
+        del node["format"]  # a strict field that names no format (StrictURLField)
+    for value in node.values():
+        _undo_blank_branches(value)
+
+
+def empty_query_is_absent(result, generator, request, public):
+    """Every optional query parameter of the API reads an empty value as no value (``?status=`` filters
+    nothing, ``?limit=`` is the default page, ``?cursor=`` the first page): ``allowEmptyValue`` says so."""
+    for path, item in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for operation in item.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
     return result
 
 
