@@ -104,8 +104,10 @@ _DESCRIPTIONS = {
     409: "conflict",
     412: "precondition_failed",
     413: "payload_too_large",
+    414: "uri_too_long (the gateway: a request line past 16 KiB)",
     415: "unsupported_media_type",
     429: "rate_limited (see Retry-After)",
+    431: "headers_too_large (the gateway: headers past its buffers)",
     503: "service_unavailable",
 }
 
@@ -131,8 +133,10 @@ def document_common_errors(result, generator, request, public):
     """Document the errors any API operation can answer, whatever its view declares.
 
     Every ``/api/v1`` operation passes the gateway budget (429) and needs its stores (503: MongoDB or the
-    security store down); every operation with a body can meet a too-large body (413), a wrong content type
-    (415) or unparsable JSON (400); every authenticated one can meet a bad token (401).
+    security store down), and the gateway refuses an over-long URL (414) or over-large headers (431) before
+    any instance sees them (as the same envelope); every operation with a body can meet a too-large body
+    (413), a wrong content type (415) or unparsable JSON (400); every authenticated one can meet a bad token
+    (401).
     """
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("ErrorEnvelope", _envelope_schema())
@@ -142,7 +146,7 @@ def document_common_errors(result, generator, request, public):
         for method, operation in item.items():
             if method not in {"get", "put", "post", "patch", "delete"}:
                 continue
-            statuses = [429, 503]
+            statuses = [414, 429, 431, 503]
             if operation.get("requestBody"):
                 statuses += [400, 413, 415]
             if any(requirement for requirement in operation.get("security", [{}])):
