@@ -23,6 +23,11 @@ workers = _int("WEB_CONCURRENCY", 2)
 threads = _int("GUNICORN_THREADS", 1)  # >1 selects the gthread worker; sync has the better p99 here
 timeout = _int("GUNICORN_TIMEOUT", 30)
 keepalive = 5
+# gunicorn's largest request line and header line (its line limit defaults to 4094): the gateway refuses anything
+# longer itself, with the JSON envelope (large_client_header_buffers 4 8k), so no URL it lets through meets
+# gunicorn's HTML 414 page.
+limit_request_line = 8190
+limit_request_field_size = 8190
 drain_seconds = float(os.environ.get("GUNICORN_DRAIN_SECONDS", "") or 0)
 # Room for the drain window plus one full request that started just before it ended.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", int(drain_seconds) + timeout)

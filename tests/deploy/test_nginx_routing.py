@@ -148,6 +148,22 @@ def test_an_over_long_url_is_a_json_414_from_the_gateway(cluster):
     _gateway_error(response.status_code, response.headers, response.content, expected=414, code="uri_too_long")
 
 
+@pytest.mark.parametrize("extra", range(-40, 41, 8))
+def test_urls_and_headers_near_the_gateway_limit_never_meet_an_upstream_html_page(cluster, extra):
+    """nginx and gunicorn bound a request line and a header line alike (8 KiB): whatever length the gateway
+    lets through, the upstream accepts, so every answer is JSON — the app's, or the gateway's 414/431."""
+    url = cluster["nginx"].url
+    path = "/healthz?padding="  # served by every instance, whichever an earlier test stopped
+    request_line = len("GET  HTTP/1.1") + len(path)
+    long_url = requests.get(url + path + "A" * (8192 - request_line + extra), timeout=10)
+    assert long_url.status_code in (200, 414), long_url.content[:200]
+    assert long_url.headers["Content-Type"].startswith("application/json"), long_url.content[:200]
+    header = requests.get(f"{url}/healthz",
+                          headers={"X-Padding": "a" * (8192 - len("X-Padding: ") + extra)}, timeout=10)
+    assert header.status_code in (200, 431), header.content[:200]
+    assert header.headers["Content-Type"].startswith("application/json"), header.content[:200]
+
+
 def test_over_large_headers_are_a_json_431_from_the_gateway(cluster):
     url = cluster["nginx"].url
     one_big = requests.get(f"{url}/api/v1/trade-signals/public", headers={"X-Padding": "a" * 20_000}, timeout=10)

@@ -66,8 +66,8 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")  # per-operation expectat
 def fuzz_server(mongo_uri, redis_server_url):
     env = {"DJANGO_SETTINGS_MODULE": "tests.fuzz.settings", "MONGODB_URI": mongo_uri, "REDIS_URL": redis_server_url,
            "REDIS_ENABLED": "true", **RAISED_LIMITS,
-           # The gateway bounds the request line (16 KiB) and answers 414 as the JSON envelope; here no
-           # gateway stands in front, and gunicorn's own 4094-byte limit would answer an HTML page instead.
+           # The gateway bounds the request line (8 KiB, like gunicorn behind it) and answers 414 as the JSON
+           # envelope; here no gateway stands in front, and gunicorn's own limit would answer an HTML page.
            "GUNICORN_CMD_ARGS": "--limit-request-line 0"}
     server = Gunicorn(env, workers=2, name="fuzz").start()
     yield server
