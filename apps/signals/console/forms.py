@@ -5,7 +5,7 @@ from django import forms
 
 from apps.signals import enums
 from apps.signals.models import normalize_symbol
-from tradesignals.kernel.drf.fields import parse_ascii_int
+from tradesignals.kernel.numbers import parse_ascii_int
 
 
 def _choices(values, *, blank: str):

@@ -22,8 +22,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
-from tradesignals.kernel.drf.fields import parse_ascii_int
 from tradesignals.kernel.errors import ValidationFailed
+from tradesignals.kernel.numbers import parse_ascii_int
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
