@@ -4,17 +4,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bson import ObjectId
-from bson.errors import InvalidId
 from mongoengine.queryset.visitor import Q
 
 from apps.accounts.models import AuditEntry, Session, User
+from tradesignals.kernel import mongo
 
 
 def _object_id(value: str) -> ObjectId | None:
-    try:
-        return ObjectId(str(value))
-    except (InvalidId, TypeError):
-        return None
+    return mongo.object_id(value)
 
 
 def user_get(*, user_id: str) -> User | None:

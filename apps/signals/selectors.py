@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from bson import ObjectId
-from bson.errors import InvalidId
 
 from apps.signals import cache, enums
 from apps.signals.models import INDEXES, RECENT, TradeSignal
-from tradesignals.kernel import keyset
+from tradesignals.kernel import keyset, mongo
 from tradesignals.kernel.errors import ValidationFailed
 
 SORT = [("created_at", -1), ("_id", -1)]
@@ -70,10 +69,7 @@ def index_for(equality_fields) -> str:
 
 
 def _object_id(value: str) -> ObjectId | None:
-    try:
-        return ObjectId(value)
-    except (InvalidId, TypeError):
-        return None
+    return mongo.object_id(value)
 
 
 def list_plan(fixed: dict, filters: dict) -> tuple[str, dict, dict]:

@@ -60,6 +60,18 @@ def test_demotion_removes_admin_rights_immediately(accounts, admin):
     assert accounts.get("admin/audit", promoted["access"]).status_code == 401
 
 
+def test_an_admin_update_through_another_spelling_of_the_id_changes_nothing(accounts, admin):
+    """An upper-case id would find the account (ObjectId reads it) while its sessions and epoch are keyed by
+    the canonical id — a "deactivated" user whose tokens keep working. Ids have one spelling: 404."""
+    target = accounts.register()
+    shouted = target["user"]["id"].upper()
+    response = patch_user(accounts, admin["access"], shouted, {"is_active": False})
+    assert response.status_code == 404, response.content
+    assert accounts.me(target["access"]).status_code == 200
+    assert patch_user(accounts, admin["access"], target["user"]["id"], {"is_active": False}).status_code == 200
+    assert accounts.me(target["access"]).status_code == 401
+
+
 def test_deactivation_and_reactivation_publish_events(accounts, admin, published):
     target = accounts.register()
     user_id = target["user"]["id"]

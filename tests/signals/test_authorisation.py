@@ -79,6 +79,19 @@ def test_unknown_or_malformed_id_is_404(owner):
         assert owner.send("PATCH", f"{BASE}/{signal_id}", {"rationale": "x"}).status_code == 404
 
 
+def test_an_id_in_another_spelling_is_404_and_never_a_stale_copy(owner, admin, anonymous):
+    """ObjectId() reads upper-case hex too; an id has one spelling, so a second one can neither find the signal
+    nor keep a cached copy that the signal's changes do not invalidate."""
+    signal_id = owner.create()["id"]
+    review(admin, signal_id, "approved")
+    shouted = signal_id.upper()
+    assert shouted != signal_id and anonymous.get(f"{BASE}/{signal_id}").status_code == 200
+    assert anonymous.get(f"{BASE}/{shouted}").status_code == 404
+    assert owner.send("PATCH", f"{BASE}/{shouted}", {"rationale": "An edit through another spelling."}
+                      ).status_code == 404
+    assert admin.send("PATCH", f"{BASE}/{shouted}/status", {"status": "rejected", "reason": "No"}).status_code == 404
+
+
 def test_own_list_shows_only_the_callers_signals(owner, other):
     mine = owner.create()
     other.create()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import mongoengine
+from bson import ObjectId
+from bson.errors import InvalidId
 from django.conf import settings
 from mongoengine.connection import get_connection
 from pymongo.uri_parser import parse_uri
@@ -42,3 +44,20 @@ def database(alias: str):
     from mongoengine.connection import get_db
 
     return get_db(alias)
+
+
+def object_id(text) -> ObjectId | None:
+    """The ObjectId an id names, only in the spelling the product issues (24 lower-case hex digits); else None.
+
+    ``ObjectId()`` also reads upper case, so ``0123…ABCD`` and ``0123…abcd`` would find the same document while
+    every key derived from the text — cache entries, revocation epochs, session queries — differs: an upper-case
+    URL could then read a stale cached detail, or change a user whose sessions and epoch are keyed by the
+    canonical id, leaving their tokens alive. One spelling per id closes both.
+    """
+    if not isinstance(text, str) or len(text) != 24:
+        return None
+    try:
+        oid = ObjectId(text)
+    except InvalidId:
+        return None
+    return oid if str(oid) == text else None
