@@ -33,7 +33,7 @@ drain_seconds = float(os.environ.get("GUNICORN_DRAIN_SECONDS", "") or 0)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", int(drain_seconds) + timeout)
 # Recycle workers now and then (slow leaks), jittered so they do not all restart at once. Not without Redis
 # (REDIS_ENABLED=false, one process): the worker's memory then holds the revoked tokens and rate-limit counters,
-# and a recycled worker would forget them (a logged-out token would work again). GUNICORN_MAX_REQUESTS still wins.
+# and a recycled worker would forget them (a logged-out token would work again); on_starting refuses both.
 _redis_enabled = os.environ.get("REDIS_ENABLED", "").strip().lower() in {"1", "true", "yes", "on"}
 max_requests = _int("GUNICORN_MAX_REQUESTS", 5000 if _redis_enabled else 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 500)
@@ -58,7 +58,29 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ts-metrics-")
 
 
+def _refuse_process_local_security_state(cfg) -> None:
+    """settings.prod refuses REDIS_ENABLED=false unless WEB_CONCURRENCY=1, but gunicorn's worker count and
+    recycling can also come from GUNICORN_CMD_ARGS or the command line, and those win. Here the values are the
+    ones gunicorn will really use: more than one worker, or a recycled one, would forget or split the revocations
+    that then live in the worker's memory."""
+    production = os.environ.get("DJANGO_SETTINGS_MODULE", "settings.prod") == "settings.prod"
+    if not production or _redis_enabled:
+        return
+    problems = []
+    if cfg.workers != 1:
+        problems.append(f"{cfg.workers} gunicorn workers")
+    if cfg.max_requests:
+        problems.append(f"workers recycled after {cfg.max_requests} requests (GUNICORN_MAX_REQUESTS)")
+    if problems:
+        raise SystemExit(
+            "REDIS_ENABLED=false keeps revoked tokens and rate-limit counters in the worker's memory, so it needs "
+            f"exactly one worker that is never recycled; this gunicorn has {' and '.join(problems)}. Set "
+            "REDIS_ENABLED=true with a shared Redis, or run one worker (--workers 1) with GUNICORN_MAX_REQUESTS=0."
+        )
+
+
 def on_starting(server):
+    _refuse_process_local_security_state(server.cfg)
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory, exist_ok=True)

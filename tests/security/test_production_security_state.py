@@ -113,7 +113,22 @@ def _refused(server: Gunicorn, log_path) -> str:
 def test_a_production_gunicorn_with_two_workers_and_no_redis_exits_instead_of_serving(mongo_uri, tmp_path):
     server = Gunicorn(_prod_env(mongo_uri, REDIS_ENABLED="false"), workers=2, name="prod-local-state")
     log = _refused(server, tmp_path / "gunicorn.log")
-    assert "REDIS_ENABLED=false" in log and "WEB_CONCURRENCY=2" in log and "REDIS_ENABLED=true" in log
+    # The master refuses before any worker loads the settings (which refuse it too, tested above).
+    assert "REDIS_ENABLED=false" in log and "2 gunicorn workers" in log and "REDIS_ENABLED=true" in log
+
+
+@pytest.mark.cluster
+@pytest.mark.parametrize("extra, expected", [
+    ({"GUNICORN_CMD_ARGS": "--workers 3"}, "3 gunicorn workers"),
+    ({"GUNICORN_MAX_REQUESTS": "1000"}, "recycled after 1000 requests"),
+])
+def test_gunicorns_own_worker_settings_cannot_bypass_the_single_process_rule(mongo_uri, tmp_path, extra, expected):
+    """WEB_CONCURRENCY=1 satisfies the settings, but gunicorn's command-line arguments and recycling are what
+    really run: the master refuses them before any worker starts."""
+    env = _prod_env(mongo_uri, REDIS_ENABLED="false", REDIS_URL="redis://127.0.0.1:1/0", **extra)
+    server = Gunicorn(env, workers=1, name="prod-bypass")
+    log = _refused(server, tmp_path / "gunicorn.log")
+    assert expected in log and "REDIS_ENABLED=true" in log
 
 
 @pytest.mark.cluster
