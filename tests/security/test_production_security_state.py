@@ -200,8 +200,16 @@ def safe_redis(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def no_config_redis(tmp_path_factory):
+    """A managed-Redis look-alike: CONFIG refused, INFO still answered (it reports the policy too)."""
     yield from _redis(tmp_path_factory, "noconfig", "--maxmemory-policy", "allkeys-lru",
                       "--rename-command", "CONFIG", "")
+
+
+@pytest.fixture(scope="module")
+def mute_redis(tmp_path_factory):
+    """Neither CONFIG nor INFO answered: the policy cannot be read at all."""
+    yield from _redis(tmp_path_factory, "mute", "--maxmemory-policy", "allkeys-lru",
+                      "--rename-command", "CONFIG", "", "--rename-command", "INFO", "")
 
 
 def _on_redis(url: str, **env) -> dict[str, str]:
@@ -226,15 +234,23 @@ def test_a_noeviction_security_redis_is_accepted(safe_redis, caplog):
     assert not caplog.records
 
 
+def test_a_security_redis_that_refuses_config_is_still_checked_through_info(no_config_redis):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured) as refused:
+        check_redis_eviction_policy(no_config_redis.url)
+    assert "allkeys-lru" in str(refused.value) and "maxmemory-policy noeviction" in str(refused.value)
+
+
 def test_the_operator_may_accept_eviction_explicitly(lru_redis):
     assert check_redis_eviction_policy(lru_redis.url, allow_eviction=True) is None
 
 
 @pytest.mark.parametrize("case", ["config-disabled", "unreachable", "silent"])
-def test_an_unverifiable_policy_is_one_warning_naming_the_fix_and_never_a_hang(case, no_config_redis, caplog):
+def test_an_unverifiable_policy_is_one_warning_naming_the_fix_and_never_a_hang(case, mute_redis, caplog):
     listener = None
     if case == "config-disabled":
-        url = no_config_redis.url
+        url = mute_redis.url
     elif case == "unreachable":
         url = f"redis://127.0.0.1:{free_port()}/0"
     else:  # accepts the connection, never answers
@@ -257,7 +273,7 @@ def test_an_unverifiable_policy_is_one_warning_naming_the_fix_and_never_a_hang(c
     assert "not verified" in text and "maxmemory-policy noeviction" in text
     assert "SECURITY_REDIS_ALLOW_EVICTION=true" in text
     if case == "config-disabled":
-        assert "CONFIG GET is not permitted" in text
+        assert "neither CONFIG GET nor INFO is permitted" in text
     else:
         assert "unreachable" in text
 
@@ -272,8 +288,10 @@ def test_production_start_up_refuses_an_evicting_security_redis(lru_redis, safe_
     assert opted_out.returncode == 0, opted_out.stderr
 
 
-def test_production_start_up_warns_when_config_is_disabled(no_config_redis):
-    result = boot(**_on_redis(no_config_redis.url, WEB_CONCURRENCY="2"))
+def test_production_start_up_warns_when_the_policy_cannot_be_read(mute_redis, no_config_redis):
+    refused = boot(**_on_redis(no_config_redis.url, WEB_CONCURRENCY="2"))  # CONFIG refused, INFO tells
+    assert refused.returncode != 0 and "maxmemory-policy noeviction" in refused.stderr
+    result = boot(**_on_redis(mute_redis.url, WEB_CONCURRENCY="2"))
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if '"level": "WARNING"' in line]
     assert any("SECURITY_REDIS_ALLOW_EVICTION=true" in line and "noeviction" in line for line in lines), result.stderr

@@ -258,8 +258,9 @@ def check_redis_eviction_policy(url: str, *, allow_eviction: bool = False,
                                 timeout: float = CHECK_TIMEOUT_SECONDS) -> str | None:
     """Refuse (``ImproperlyConfigured``) a security Redis that may evict keys; return its policy.
 
-    Runs at start-up (tradesignals/kernel/apps.py, when ``SECURITY_REDIS_CHECK_AT_START``). When the policy
-    cannot be read — ``CONFIG`` renamed or not permitted (managed Redis, ACLs), or Redis unreachable right now —
+    Runs at start-up (tradesignals/kernel/apps.py, when ``SECURITY_REDIS_CHECK_AT_START``). The policy comes from
+    ``CONFIG GET``, or ``INFO memory`` where ``CONFIG`` is not permitted. When neither answers (both renamed or
+    refused by ACLs), or Redis is unreachable right now —
     start-up goes on with one WARNING naming the fix: the operator must then make sure of it themselves.
     """
     if allow_eviction:
@@ -270,9 +271,13 @@ def check_redis_eviction_policy(url: str, *, allow_eviction: bool = False,
     where = _where(url)
     client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
-        policy = (client.config_get("maxmemory-policy") or {}).get("maxmemory-policy")
+        try:
+            policy = (client.config_get("maxmemory-policy") or {}).get("maxmemory-policy")
+        except redis.ResponseError:
+            # Managed services (ElastiCache, ACLs) refuse CONFIG but answer INFO, which reports the policy too.
+            policy = (client.info("memory") or {}).get("maxmemory_policy")
     except redis.ResponseError as exc:
-        reason = f"CONFIG GET is not permitted ({str(exc)[:80]})"
+        reason = f"neither CONFIG GET nor INFO is permitted ({str(exc)[:80]})"
         policy = None
     except redis.RedisError as exc:
         reason = f"Redis is unreachable ({exc.__class__.__name__})"
