@@ -72,6 +72,16 @@ def test_an_admin_update_through_another_spelling_of_the_id_changes_nothing(acco
     assert accounts.me(target["access"]).status_code == 401
 
 
+@pytest.mark.parametrize("value", ["false", "true", 0, "0", None])
+def test_is_active_in_a_json_body_is_a_json_boolean(accounts, admin, value):
+    """In a body, "false" is a string: a typo'd client must get a 400, not an account flipped by text."""
+    target = accounts.register()
+    response = patch_user(accounts, admin["access"], target["user"]["id"], {"is_active": value})
+    assert response.status_code == 400, response.content
+    assert "is_active" in response.json()["error"]["details"]
+    assert accounts.me(target["access"]).status_code == 200
+
+
 def test_deactivation_and_reactivation_publish_events(accounts, admin, published):
     target = accounts.register()
     user_id = target["user"]["id"]

@@ -127,8 +127,8 @@ class UserListParamsSerializer(serializers.Serializer):
     search = StrictCharField(required=False, max_length=320,
                              help_text="Case-insensitive prefix of the email or of the display name.")
     role = StrictChoiceField(required=False, choices=ROLES)
-    is_active = StrictBooleanField(required=False, default=None, help_text="true or false")
-    limit = StrictIntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    is_active = StrictBooleanField(text=True, required=False, default=None, help_text="true or false")
+    limit = StrictIntegerField(text=True, required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
     cursor = StrictCharField(required=False, max_length=MAX_CURSOR_LENGTH,
                              help_text="Opaque; taken from a previous page's `next`.")
 

@@ -265,16 +265,21 @@ class StrictChoiceField(serializers.ChoiceField):
 
 @extend_schema_field({"type": "boolean"})
 class StrictBooleanField(serializers.Field):
-    """``true`` or ``false``: a JSON boolean, or exactly that text in a query string. DRF's BooleanField also
+    """``true`` or ``false``: a JSON boolean, or — with ``text=True``, for a query-string parameter, where every
+    value is text — exactly that text. In a JSON body ``"true"`` is a string and refused. DRF's BooleanField also
     takes "yes", "on", "t", "1" and friends; an enumerated parameter here has exactly two members."""
 
     default_error_messages = {"invalid": "Must be true or false."}
     _TEXT = {"true": True, "false": False}
 
+    def __init__(self, *, text: bool = False, **kwargs):
+        self.text = text
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data):
         if isinstance(data, bool):
             return data
-        if isinstance(data, str) and data in self._TEXT:
+        if self.text and isinstance(data, str) and data in self._TEXT:
             return self._TEXT[data]
         self.fail("invalid")
 
@@ -289,7 +294,9 @@ class StrictIntegerField(serializers.IntegerField):
 
     default_error_messages = {"invalid": "Must be an integer from {min_value} to {max_value}."}
 
-    def __init__(self, *, min_value: int = 0, max_value: int = 10**MAX_INTEGER_DIGITS - 1, **kwargs):
+    def __init__(self, *, min_value: int = 0, max_value: int = 10**MAX_INTEGER_DIGITS - 1, text: bool = False,
+                 **kwargs):
+        self.text = text  # a query-string parameter: ASCII digits; in a JSON body only a JSON integer
         super().__init__(min_value=min_value, max_value=max_value, **kwargs)
 
     def to_internal_value(self, data):
@@ -297,11 +304,13 @@ class StrictIntegerField(serializers.IntegerField):
             value = None
         elif isinstance(data, int):
             value = data
-        else:
+        elif self.text and isinstance(data, str):
             try:
                 value = parse_ascii_int(data)
             except ValueError:
                 value = None
+        else:
+            value = None
         if value is None or not self.min_value <= value <= self.max_value:
             self.fail("invalid", min_value=self.min_value, max_value=self.max_value)
         return value

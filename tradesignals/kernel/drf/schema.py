@@ -104,7 +104,7 @@ _DESCRIPTIONS = {
     409: "conflict",
     412: "precondition_failed",
     413: "payload_too_large",
-    414: "uri_too_long (the gateway: a request line past 16 KiB)",
+    414: "uri_too_long (the gateway: a request line past 8 KiB)",
     415: "unsupported_media_type",
     429: "rate_limited (see Retry-After)",
     431: "headers_too_large (the gateway: headers past its buffers)",
