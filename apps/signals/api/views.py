@@ -29,11 +29,11 @@ from tradesignals.kernel.drf.fields import IDENTIFIER_SCHEMA, DecimalJSONParser,
 from tradesignals.kernel.drf.permissions import IsAdmin, IsAuthenticatedPrincipal
 from tradesignals.kernel.drf.schema import ErrorEnvelopeSerializer
 from tradesignals.kernel.errors import NotFound, ValidationFailed
+from tradesignals.kernel.numbers import parse_ascii_int
 
 TAG = "trade-signals"
 _MAX_FILTER_LENGTH = 64  # no filter value is longer (a symbol is at most 31 characters, an id 64)
 _MAX_IF_MATCH_LENGTH = 2048  # some 100 entity tags; a longer header names no version of ours
-_MAX_VERSION_DIGITS = 18
 
 
 def _errors(*codes: int) -> dict:
@@ -126,10 +126,12 @@ def _entity_tags(header: str) -> list[tuple[bool, str]] | None:
 def _version_of(tag: str) -> int | None:
     """The version a strong tag of ours names: exactly ``"v<n>"`` as ``_written`` sends it (no leading zero)."""
     digits = tag[2:-1]
-    if not tag.startswith('"v') or not 0 < len(digits) <= _MAX_VERSION_DIGITS or not digits.isascii() \
-            or not digits.isdigit() or (digits[0] == "0" and digits != "0"):
+    if not tag.startswith('"v') or (digits[:1] == "0" and digits != "0"):
         return None
-    return int(digits)
+    try:
+        return parse_ascii_int(digits)
+    except ValueError:
+        return None
 
 
 def parse_if_match(request) -> frozenset[int] | None:
