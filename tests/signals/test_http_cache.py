@@ -39,6 +39,11 @@ def test_etag_and_304_from_cache_without_mongodb(owner, admin, path_kind):
     assert response["ETag"] == etag and response["X-Cache"] == "hit"
     assert lists_and_details() == before
     assert caller.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+    # Weak comparison (RFC 9110 §13.1.2): the weak form and a list holding the tag both match, "*" matches.
+    for header in (f"W/{etag}", f'"other", {etag}', "*"):
+        assert caller.get(path, headers={"If-None-Match": header}).status_code == 304, header
+    # A malformed header names no tag: the full answer, never a wrong 304.
+    assert caller.get(path, headers={"If-None-Match": f"{etag}, garbage"}).status_code == 200
 
 
 def test_cache_control_headers(owner, admin, anonymous, settings):

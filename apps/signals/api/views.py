@@ -153,8 +153,10 @@ def _not_modified(request, etag: str) -> bool:
     header = request.META.get("HTTP_IF_NONE_MATCH")  # META, not request.headers: no header dict per request
     if not header or len(header) > _MAX_IF_MATCH_LENGTH:
         return False
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or etag in tags
+    if header.strip(" \t") == "*":
+        return True
+    # The same entity-tag reader as If-Match; a malformed header names nothing (a full 200 is always safe).
+    return etag.removeprefix("W/") in {tag for _weak, tag in _entity_tags(header) or ()}
 
 
 class CachedResponseMixin:
