@@ -246,6 +246,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tradesignals@localhost")
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 
 # --- DRF / OpenAPI --------------------------------------------------------------------------------
+# The browsable API is one of the product's interfaces, in production too; BROWSABLE_API=false serves JSON only.
 BROWSABLE_API = env_bool("BROWSABLE_API", True)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

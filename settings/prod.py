@@ -54,14 +54,3 @@ SECURE_HSTS_PRELOAD = False
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 WHITENOISE_USE_FINDERS = False
 WHITENOISE_AUTOREFRESH = False
-
-# The browsable API (HTML forms over every endpoint) is a development aid: off in production unless the operator
-# turns it on with BROWSABLE_API=true.
-BROWSABLE_API = env_bool("BROWSABLE_API", False)
-REST_FRAMEWORK = {
-    **REST_FRAMEWORK,  # noqa: F405
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        *(["rest_framework.renderers.BrowsableAPIRenderer"] if BROWSABLE_API else []),
-    ],
-}
