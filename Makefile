@@ -26,8 +26,10 @@ lint: $(STAMP)
 boundaries: $(STAMP)
 	$(BIN)/lint-imports
 
+# tests/run.sh installs the Debian packages the tests drive (nginx, chromium, redis-server) when missing and
+# allowed, and starts Redis on 127.0.0.1:6379 for the run when nothing answers there.
 pytest: $(STAMP)
-	$(BIN)/pytest
+	bash tests/run.sh $(BIN)/python $(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint boundaries pytest
 
