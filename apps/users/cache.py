@@ -1,8 +1,9 @@
 """Cache keys of the users app and their invalidation, over the kernel CacheService.
 
 ``GET /users/me`` is cached per user as the rendered JSON bytes; every change of the profile (an edit, a
-projected event, a signal count) deletes the entry after its commit. The CacheService turns a Redis
-outage into a miss, never an error.
+projected event, a signal count) deletes the entry after its commit — the services send
+``services.profile_changed`` and ``receivers.on_profile_changed`` calls ``me_invalidate``, the one caller of it.
+The CacheService turns a Redis outage into a miss, never an error.
 """
 from __future__ import annotations
 

@@ -1,16 +1,26 @@
-"""Handlers for other apps' events: the profile projection, signal counts, notification emails.
+"""Receivers: cache invalidation on this app's Django signal, and handlers for other apps' events (the profile
+projection, signal counts, notification emails).
 
-Payloads are docs/events.md's. The bus runs each handler once per event id (its inbox claims the id,
-releases it if the handler raises, so the event is redelivered); the projection services are idempotent on
-their own too, by ordering (only newer facts win), so a replay after the inbox forgot an id changes nothing.
+Views and services never invalidate; the services send ``profile_changed`` after each commit and the receiver
+here drops the cached ``/users/me`` of that user. Event payloads are docs/events.md's. The bus runs each
+handler once per event id (its inbox claims the id, releases it if the handler raises, so the event is
+redelivered); the projection services are idempotent on their own too, by ordering (only newer facts win), so
+a replay after the inbox forgot an id changes nothing.
 """
 from __future__ import annotations
 
-from apps.users import services
+from django.dispatch import receiver
+
+from apps.users import cache, services
 from tradesignals.kernel import events
 from tradesignals.kernel.events import Event
 
 APP = "users"
+
+
+@receiver(services.profile_changed, dispatch_uid="users.cache.profile_changed")
+def on_profile_changed(sender, user_id: str, **kwargs):
+    cache.me_invalidate(user_id)
 
 
 def on_user_registered(event: Event) -> None:

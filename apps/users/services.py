@@ -6,6 +6,9 @@ user may arrive out of order. Every projected field therefore remembers the time
 changes nothing. Signal counts are derived from a per-signal state record updated in the same transaction
 as the count, so a replay or a stale event moves no count. This holds even after the bus has forgotten an
 event id (its processed-ids inbox has a TTL); the inbox is what keeps one-shot effects such as emails to one.
+
+Caches. After a change of a profile commits, ``profile_changed`` below is sent; the cached ``/users/me``
+hangs on it (``receivers``), so no write here knows which caches exist.
 """
 from __future__ import annotations
 
@@ -14,13 +17,14 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import django.dispatch
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from mongoengine.connection import get_connection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from apps.users import cache, selectors
 from apps.users import events as user_events
+from apps.users import selectors
 from apps.users.models import DISPLAY_NAME_MAX, STATUSES, Profile, SignalState
 from tradesignals.kernel import events
 from tradesignals.kernel.errors import Conflict, ValidationFailed
@@ -31,6 +35,14 @@ ALIAS = "users"
 _RETRIES = 20
 _COUNT_FIELD = {status: f"signals_{status}" for status in STATUSES}
 EDITABLE_FIELDS = ("display_name", "bio", "avatar_url")
+
+# Sent after a committed change of one profile (an edit, a projected ``user.*`` fact, a signal count) with
+# ``user_id`` and ``fields``, the names of the stored fields that changed.
+profile_changed = django.dispatch.Signal()
+
+
+def _profile_changed(user_id: str, fields) -> None:
+    profile_changed.send(sender=Profile, user_id=user_id, fields=frozenset(fields))
 
 
 class _Stale(Exception):
@@ -112,7 +124,7 @@ def _profile_mutate(user_id: str, mutate: Callable[[dict], None]) -> dict:
         except _Stale:
             continue
         if changes:
-            cache.me_invalidate(user_id)
+            _profile_changed(user_id, changes)
         return changes
     raise Conflict("The profile is being changed concurrently; retry.")
 
@@ -214,7 +226,7 @@ def signal_count_apply(*, signal_id: str, owner_id: str, status: str, version: i
                 continue
             raise
         if delta:
-            cache.me_invalidate(owner_id)
+            _profile_changed(owner_id, delta)
         return delta
     raise Conflict("Signal counts are being changed concurrently; retry.")
 
@@ -268,7 +280,7 @@ def profile_update(*, principal: Principal, changes: dict) -> Profile:
                 continue
             raise
         if written:
-            cache.me_invalidate(user_id)
+            _profile_changed(user_id, written)
         return profile
     raise Conflict("The profile is being changed concurrently; retry.")
 

@@ -1,6 +1,7 @@
 """GET/PATCH /api/v1/users/me: own profile, field rules, BOLA, events, cache."""
 import pytest
 
+from apps.users import receivers, services
 from tests.users.conftest import stored_profile
 from tradesignals.kernel import events, mongo
 
@@ -153,6 +154,62 @@ def test_me_is_cached_and_every_change_invalidates_it(feed, as_user):
     assert caller.get(ME).json()["signal_counts"]["pending"] == 1
     feed.signal_reviewed(caller.user_id, signal, "pending", "approved", 2)
     assert caller.get(ME).json()["signal_counts"] == {"pending": 0, "approved": 1, "rejected": 0}
+
+
+@pytest.fixture
+def sent_changes():
+    """What ``services.profile_changed`` carries, in order: (user_id, changed fields without the timestamp)."""
+    seen = []
+
+    def record(sender, user_id, fields, **kwargs):
+        seen.append((user_id, set(fields) - {"updated_at"}))
+
+    services.profile_changed.connect(record, weak=False, dispatch_uid="tests.profile_changed")
+    yield seen
+    services.profile_changed.disconnect(dispatch_uid="tests.profile_changed")
+
+
+def test_every_profile_write_sends_profile_changed_after_its_commit(feed, as_user, sent_changes):
+    user_id = feed.registered(display_name="Signalled")
+    caller = as_user(user_id)
+    caller.patch(ME, {"bio": "hello"})
+    caller.patch(ME, {"bio": "hello"})  # no change: nothing is sent
+    feed.role_changed(user_id, "user", "admin")
+    feed.deactivated(user_id)
+    signal = feed.signal_created(user_id)
+    feed.signal_reviewed(user_id, signal, "pending", "approved", 2)
+    sent = [fields for sent_to, fields in sent_changes if sent_to == user_id]
+    assert len(sent) == 6 and {"registered", "email", "display_name"} <= sent[0]
+    assert sent[1:] == [{"bio"}, {"role", "role_at_us"}, {"is_active", "active_at_us"},
+                        {"signals_pending"}, {"signals_pending", "signals_approved"}]
+    # Sent after the commit: a receiver reading the store sees the change.
+    assert stored_profile(user_id)["signals_approved"] == 1
+
+
+@pytest.fixture
+def receiver_disconnected():
+    """The users app without its cache receiver (what a service that forgot to send the signal would be)."""
+    uid = "users.cache.profile_changed"
+    assert services.profile_changed.disconnect(dispatch_uid=uid)
+    yield
+    services.profile_changed.connect(receivers.on_profile_changed, dispatch_uid=uid)
+
+
+def test_the_receiver_is_what_refreshes_the_cached_profile(feed, as_user, receiver_disconnected):
+    caller = as_user(feed.registered(display_name="Before"))
+    assert caller.get(ME).json()["display_name"] == "Before"  # cached now
+    response = caller.patch(ME, {"display_name": "After"})
+    assert response.status_code == 200 and response.json()["display_name"] == "After"
+    feed.deactivated(caller.user_id)
+    # Stored, but nobody dropped the cached copy: the stale profile is what the caller sees.
+    assert stored_profile(caller.user_id)["display_name"] == "After"
+    stale = caller.get(ME).json()
+    assert (stale["display_name"], stale["is_active"]) == ("Before", True)
+
+    services.profile_changed.connect(receivers.on_profile_changed, dispatch_uid="users.cache.profile_changed")  # back
+    caller.patch(ME, {"bio": "now it is dropped"})
+    fresh = caller.get(ME).json()
+    assert (fresh["display_name"], fresh["is_active"], fresh["bio"]) == ("After", False, "now it is dropped")
 
 
 def test_me_cache_is_per_user(feed, as_user):
