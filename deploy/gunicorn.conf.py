@@ -5,6 +5,7 @@ serving for ``GUNICORN_DRAIN_SECONDS``, so a health-checking balancer (ALB, Kube
 stops accepting, closes its listening socket (new connections are refused, which nginx retries on another
 server for any method) and finishes the requests in flight. ``graceful_timeout`` bounds the whole.
 """
+import atexit
 import os
 import shutil
 import signal
@@ -53,9 +54,24 @@ control_socket_disable = True
 
 
 # Prometheus multiprocess mode: every worker writes its samples under one directory that /metrics merges.
-# Set before any worker imports prometheus_client; emptied when the master starts.
+# Set before any worker imports prometheus_client; emptied when the master starts. A directory made here
+# (PROMETHEUS_MULTIPROC_DIR unset, as in ``make run``) is removed when the master exits, however it exits: at
+# interpreter exit rather than in gunicorn's on_exit hook, which a failed start (a refused configuration, a
+# port in use) or a crashed main loop never reaches. One given through the environment belongs to its giver.
+_made_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ts-metrics-")
+    _made_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ts-metrics-")
+_master_pid = os.getpid()
+
+
+def _remove_made_metrics_dir() -> None:
+    # Workers are forks of the master and run exit handlers too; only the master removes the directory. A
+    # re-exec'd master (USR2) starts from gunicorn's original environment, so it makes its own.
+    if _made_metrics_dir and os.getpid() == _master_pid:
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)
+
+
+atexit.register(_remove_made_metrics_dir)
 
 
 def _refuse_process_local_security_state(cfg) -> None:
@@ -80,6 +96,8 @@ def _refuse_process_local_security_state(cfg) -> None:
 
 
 def on_starting(server):
+    global _master_pid
+    _master_pid = os.getpid()  # with --daemon the master is a fork of the process that read this file
     _refuse_process_local_security_state(server.cfg)
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(directory, ignore_errors=True)

@@ -1,10 +1,42 @@
-"""Session-wide real servers and per-test clean state."""
+"""Session-wide real servers, per-test clean state, and one temp directory per run that the run removes."""
 from __future__ import annotations
+
+import os
+import shutil
+import tempfile
 
 import pytest
 
 from tests.support.browser import browser  # noqa: F401 - one Chromium for the whole session, every module
 from tests.support.servers import MongoServer, redis_available, redis_url, require
+
+_TEMP = pytest.StashKey[tuple[str, str | None, str | None]]()
+
+
+def pytest_configure(config):
+    """Point the temp dir of this process and of everything it starts (gunicorn and its metrics directory,
+    nginx, the browser) at one new directory, removed when the run ends: a run leaves nothing in the system
+    temp dir however its servers write there (tests/kernel/test_no_temp_leftovers.py). pytest's own
+    ``tmp_path`` directories stay where pytest keeps them (``PYTEST_DEBUG_TEMPROOT``: the system temp dir,
+    its last few runs kept for a look after a failure).
+
+    World-traversable, as the system temp dir is: nginx workers run as an unprivileged user when we are root.
+    """
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
+    root = tempfile.mkdtemp(prefix="ts-tests-")
+    os.chmod(root, 0o755)  # noqa: S103 - traversal for nginx workers; every entry inside has its own mode
+    config.stash[_TEMP] = (root, os.environ.get("TMPDIR"), tempfile.tempdir)
+    os.environ["TMPDIR"] = tempfile.tempdir = root
+
+
+def pytest_unconfigure(config):
+    root, tmpdir, tempdir = config.stash[_TEMP]
+    shutil.rmtree(root, ignore_errors=True)
+    tempfile.tempdir = tempdir
+    if tmpdir is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = tmpdir
 
 
 @pytest.fixture(scope="session")

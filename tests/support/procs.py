@@ -1,10 +1,15 @@
-"""Real gunicorn processes on free loopback ports, for multi-process tests. Every start has a stop."""
+"""Real gunicorn processes on free loopback ports, for multi-process tests. Every start has a stop.
+
+Logs and gunicorn's own temp files (its metrics directory) go to the temp dir, which under pytest is the
+session's directory (tests/conftest.py) that is removed when the run ends.
+"""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import requests
@@ -22,7 +27,7 @@ class Gunicorn:
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.test", **env,
                     "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads)}
         self.proc: subprocess.Popen | None = None
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"ts-gunicorn-{name}-{self.port}.log"
+        self.log_path = Path(tempfile.gettempdir()) / f"ts-gunicorn-{name}-{self.port}.log"
 
     @property
     def url(self) -> str:
