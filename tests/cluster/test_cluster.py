@@ -9,104 +9,26 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
-import pymongo
 import pytest
 import redis
 import requests
 
-from tests.deploy.gateway import Nginx, nginx_binary
-from tests.support.procs import ROOT, Gunicorn
+from tests.cluster.deployment import LOGIN_LIMIT, Cluster
+from tests.deploy.gateway import nginx_binary
 from tests.support.servers import require, wait_until
 
 pytestmark = pytest.mark.cluster
 
 PASSWORD = "cluster journey passphrase 42"
-LOGIN_LIMIT = 5
 
 
 def _signal_body(symbol: str = "BTC/USDT") -> dict:
     return {"symbol": symbol, "direction": "long", "entry_price": "64000.10", "stop_loss": "63000",
             "take_profit": "66000.50", "timeframe": "4h", "rationale": "Breakout above the weekly range."}
-
-
-class Cluster:
-    def __init__(self, mongo_uri: str, redis_url: str):
-        tag = uuid.uuid4().hex[:6]
-        parts = urlsplit(mongo_uri)
-        self.databases = {alias: f"ts_cluster_{tag}_{alias}" for alias in ("accounts", "users", "signals")}
-        self.mongo_base = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-        # The cluster's own Redis database, so the per-test flush of the test database never touches it.
-        redis_parts = urlsplit(redis_url)
-        db = (int(redis_parts.path.strip("/") or 0) + 1) % 16
-        self.redis_url = urlunsplit((redis_parts.scheme, redis_parts.netloc, f"/{db}", "", ""))
-        self.env = {
-            "DJANGO_SETTINGS_MODULE": "tests.deploy.slow_settings",  # the real app plus /test/slow
-            "EVENT_BUS": "redis",
-            "REDIS_ENABLED": "true",
-            "REDIS_URL": self.redis_url,
-            "EVENT_REDIS_URL": self.redis_url,
-            "TRUSTED_PROXIES": "127.0.0.1/32",
-            "AUTH_RATE_LIMIT_MAX": str(LOGIN_LIMIT),
-            "MONGODB_URI": f"{self.mongo_base}/{self.databases['signals']}",
-            **{f"MONGODB_URI_{alias.upper()}": f"{self.mongo_base}/{name}" for alias, name in self.databases.items()},
-        }
-        self.web: dict[str, list[Gunicorn]] = {}
-        self.consumers: subprocess.Popen | None = None
-        self.nginx: Nginx | None = None
-
-    def slice_env(self, name: str) -> dict:
-        return {**self.env, "TRADESIGNALS_SLICES": name}
-
-    def start(self) -> Cluster:
-        redis.Redis.from_url(self.redis_url).flushdb()
-        try:
-            for name, count in (("accounts", 2), ("users", 1), ("signals", 2)):
-                self.web[name] = [Gunicorn(self.slice_env(name), name=f"{name}-{i}").start() for i in range(count)]
-            self.consumers = subprocess.Popen(
-                [sys.executable, "manage.py", "run_consumers"], cwd=ROOT,
-                env={**os.environ, **self.env, "TRADESIGNALS_SLICES": "accounts,users,signals"},
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            upstreams = {name: [f"127.0.0.1:{g.port}" for g in instances] for name, instances in self.web.items()}
-            self.nginx = Nginx(upstreams).start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    @property
-    def url(self) -> str:
-        return self.nginx.url
-
-    def make_admin(self, email: str) -> None:
-        result = subprocess.run(
-            [sys.executable, "manage.py", "createadmin", "--email", email, "--password-env", "CLUSTER_ADMIN_PW"],
-            cwd=ROOT, env={**os.environ, **self.slice_env("accounts"), "CLUSTER_ADMIN_PW": PASSWORD},
-            capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
-
-    def stop(self) -> None:
-        if self.nginx:
-            self.nginx.stop()
-        if self.consumers and self.consumers.poll() is None:
-            self.consumers.terminate()
-            try:
-                self.consumers.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.consumers.kill()
-        for instances in self.web.values():
-            for instance in instances:
-                instance.stop(timeout=20)
-        client = pymongo.MongoClient(self.mongo_base, serverSelectionTimeoutMS=2000)
-        for name in self.databases.values():
-            client.drop_database(name)
-        client.close()
-        redis.Redis.from_url(self.redis_url).flushdb()
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +71,7 @@ def test_full_journey_through_the_gateway(cluster):
     base = cluster.url
     trader = register(base, f"trader-{uuid.uuid4().hex[:8]}@example.com")
     register(base, "admin@example.com")
-    cluster.make_admin("admin@example.com")
+    cluster.make_admin("admin@example.com", PASSWORD)
     admin = login(base, "admin@example.com")
     assert admin.status_code == 200 and admin.json()["user"]["role"] == "admin"
     admin_token = admin.json()["access"]

@@ -1,7 +1,6 @@
-"""Kernel routes: health probes, OpenAPI schema and offline Swagger UI."""
+"""Kernel routes: health probes and metrics (the OpenAPI document and Swagger UI: ``tradesignals/urls.py``)."""
 from django.conf import settings
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from tradesignals.kernel import health, metrics
 
@@ -9,8 +8,6 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("health", health.health, name="health"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
 if settings.BENCH_MODE:
