@@ -1,6 +1,7 @@
 """Base settings: everything, driven by environment variables. dev/test/prod only adjust defaults."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -19,7 +20,8 @@ TRADESIGNALS_SLICES = slices.parse(env_str("TRADESIGNALS_SLICES"))
 ENABLED_SLICES = [slices.SLICES[name] for name in TRADESIGNALS_SLICES]
 
 INSTALLED_APPS = [
-    # contenttypes/auth only for password hashers and validators: no tables are used.
+    # contenttypes/auth for the password hashers and validators, and because djangorestframework-simplejwt
+    # imports django.contrib.auth's models: no tables are used, migrate is never run.
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.staticfiles",
@@ -177,6 +179,34 @@ JWT_REFRESH_EXPIRY = env_duration("JWT_REFRESH_EXPIRY", "7d")
 JWT_ISSUER = env_str("JWT_ISSUER", "tradesignals")
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", "tradesignals-api")
 JWT_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", 10, minimum=0, maximum=30)
+# djangorestframework-simplejwt reads SIMPLE_JWT; every value that varies comes from the JWT_* settings above,
+# so JWT_SECRET (variable or file) and production's secret checks govern the signing key. kernel.tokens refuses
+# a SIMPLE_JWT that disagrees with them or unpins anything below. Revocation is kernel.revocation (Redis):
+# simplejwt's SQL-bound pieces (stock views, token_blacklist, JWTAuthentication.get_user) are not used.
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",  # pinned: alg none, another HMAC or an RS/ES header is refused
+    "SIGNING_KEY": JWT_SECRET,
+    "VERIFYING_KEY": "",  # HS256: the signing key verifies
+    "JWK_URL": None,
+    "ISSUER": JWT_ISSUER,
+    "AUDIENCE": JWT_AUDIENCE,
+    "LEEWAY": JWT_LEEWAY_SECONDS,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_EXPIRY),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_EXPIRY),
+    "USER_ID_FIELD": "id",  # the accounts User document's id (Principal.id on the verifying side)
+    "USER_ID_CLAIM": "sub",
+    "TOKEN_TYPE_CLAIM": "token_type",
+    "JTI_CLAIM": "jti",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "AUTH_HEADER_NAME": "HTTP_AUTHORIZATION",
+    "AUTH_TOKEN_CLASSES": ("tradesignals.kernel.tokens.AccessToken",),  # never a refresh token
+    "TOKEN_USER_CLASS": "tradesignals.kernel.identity.TokenPrincipal",
+    # Rotation with reuse detection is apps.accounts' own (sessions in MongoDB); no blacklist tables.
+    "ROTATE_REFRESH_TOKENS": False,
+    "BLACKLIST_AFTER_ROTATION": False,
+    "UPDATE_LAST_LOGIN": False,
+    "CHECK_REVOKE_TOKEN": False,  # the per-user epoch (claim ``ver``) does this, for every cause
+}
 AUTH_ACCESS_COOKIE = "ts_access"
 AUTH_REFRESH_COOKIE = "ts_refresh"
 AUTH_COOKIE_SECURE = env_bool("AUTH_COOKIE_SECURE", False)
@@ -256,7 +286,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["tradesignals.kernel.drf.permissions.IsAuthenticatedPrincipal"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        *(["rest_framework.renderers.BrowsableAPIRenderer"] if BROWSABLE_API else []),
+        *(["tradesignals.kernel.drf.renderers.BrowsableAPIRenderer"] if BROWSABLE_API else []),
     ],
     "DEFAULT_PARSER_CLASSES": ["tradesignals.kernel.drf.fields.StrictJSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tradesignals.kernel.drf.negotiation.ApiContentNegotiation",
@@ -274,12 +304,25 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every vocabulary is one named enum component, wherever it appears (bodies, responses, query parameters),
+    # with its members in the order the code declares them.
+    "ENUM_NAME_OVERRIDES": {
+        "DirectionEnum": "apps.signals.enums.DIRECTIONS",
+        "TimeframeEnum": "apps.signals.enums.TIMEFRAMES",
+        "SignalStatusEnum": "apps.signals.enums.STATUSES",
+        "ReviewDecisionEnum": "apps.signals.enums.REVIEW_STATUSES",
+        "RoleEnum": "tradesignals.kernel.identity.ROLES",
+        "AuditTypeEnum": "apps.accounts.enums.AUDIT_TYPES",
+    },
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # every label is its value
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "tradesignals.kernel.drf.schema.share_enums",
         "tradesignals.kernel.drf.schema.strip_trailing_slashes",
         "tradesignals.kernel.drf.schema.document_common_errors",
         "tradesignals.kernel.drf.schema.empty_query_is_absent",
         "tradesignals.kernel.drf.schema.apply_body_schemas",
+        "tradesignals.kernel.drf.schema.inline_nullable_objects",
     ],
 }
 

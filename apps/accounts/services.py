@@ -136,6 +136,7 @@ def _rates() -> dict[str, str]:
         "login_burst": ratelimit.rate(settings.LOGIN_ACCOUNT_BURST_MAX, settings.LOGIN_ACCOUNT_BURST_WINDOW),
         "register_ip": ratelimit.rate(settings.REGISTER_RATE_LIMIT_MAX, settings.REGISTER_RATE_LIMIT_WINDOW),
         "refresh_family": ratelimit.rate(settings.REFRESH_RATE_LIMIT_MAX, settings.REFRESH_RATE_LIMIT_WINDOW),
+        "verify_ip": ratelimit.rate(settings.AUTH_RATE_LIMIT_MAX, settings.RATE_LIMIT_WINDOW_MS // 1000),
     }
 
 
@@ -389,6 +390,45 @@ def _reuse_detected(session: Session, *, client: Client) -> None:
                  details={"session_id": session.id})
     logger.warning("refresh token reuse detected", extra={"session_id": session.id, "user_id": session.user_id})
     raise _refuse_refresh("The refresh token was already used; the session has been revoked.")
+
+
+@dataclass(frozen=True)
+class TokenStatus:
+    """What ``POST auth/verify`` says of a good token: nothing its holder cannot already read in it."""
+
+    token_type: str
+    expires_at: datetime
+
+
+def token_verify(*, token: str, client: Client = Client()) -> TokenStatus:  # noqa: B008
+    """Would the product accept ``token`` now? An access token: signature, claims, expiry and the same
+    revocation check every authenticated request makes. A refresh token: what ``refresh`` would accept — its
+    session live and not revoked, this token the session's current one (a rotated-away token is refused),
+    the user active and the session not older than the user's epoch. Read-only: unlike ``refresh``, an old
+    token here rotates nothing and revokes nothing (it is refused, and reuse detection stays refresh's).
+    """
+    ratelimit.hit(None, group="accounts:verify:ip", key=ratelimit.ip_bucket(client.ip), rate=_rates()["verify_ip"])
+    claims = kernel_tokens.verify_any(token)
+    if claims["token_type"] == kernel_tokens.ACCESS:
+        revocation.check(Principal.from_claims(claims))
+    elif not _refresh_is_current(claims):
+        raise _refuse_refresh()
+    return TokenStatus(token_type=claims["token_type"], expires_at=datetime.fromtimestamp(claims["exp"], UTC))
+
+
+def _refresh_is_current(claims: dict) -> bool:
+    """The checks ``session_refresh`` makes before rotating, without its side effects."""
+    family, user_id = claims.get("fam"), str(claims["sub"])
+    if not family:
+        return False
+    session = selectors.session_get(session_id=str(family))
+    if session is None or session.user_id != user_id or session.revoked_at is not None \
+            or session.expires_at <= _now() or session.current_jti != claims["jti"]:
+        return False
+    user = selectors.user_get(user_id=user_id)
+    if user is None or not user.is_active or session.epoch < user.epoch:
+        return False
+    return not revocation.is_family_revoked(session.id)
 
 
 # --- logout, sessions, password -------------------------------------------------------------------------

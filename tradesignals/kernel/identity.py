@@ -33,14 +33,30 @@ class Principal:
     def pk(self) -> str:  # what DRF throttles and logs look for
         return self.user_id
 
-    @classmethod
-    def from_claims(cls, claims: dict) -> Principal:
-        return cls(
-            user_id=str(claims["sub"]),
-            role=str(claims.get("role", ROLE_USER)),
-            name=str(claims.get("name", "")),
-            jti=str(claims["jti"]),
-            family=claims.get("fam"),
-            version=int(claims.get("ver", 0)),
-            expires_at=int(claims["exp"]),
-        )
+    @property
+    def id(self) -> str:  # simplejwt's USER_ID_FIELD, as on its TokenUser
+        return self.user_id
+
+    @staticmethod
+    def from_claims(claims: dict) -> Principal:
+        return Principal(**_fields(claims))
+
+
+def _fields(claims: dict) -> dict:
+    return {
+        "user_id": str(claims["sub"]),
+        "role": str(claims.get("role", ROLE_USER)),
+        "name": str(claims.get("name", "")),
+        "jti": str(claims["jti"]),
+        "family": claims.get("fam"),
+        "version": int(claims.get("ver", 0)),
+        "expires_at": int(claims["exp"]),
+    }
+
+
+class TokenPrincipal(Principal):
+    """simplejwt's ``TOKEN_USER_CLASS``: what ``JWTStatelessUserAuthentication.get_user`` makes of a validated
+    access token — our Principal (no database lookup, nothing beyond the claims)."""
+
+    def __init__(self, token):
+        super().__init__(**_fields(token.payload))

@@ -6,6 +6,7 @@ urlpatterns = [
     api_route("register", views.UserRegisterApi.as_view(), name="auth-register"),
     api_route("login", views.UserLoginApi.as_view(), name="auth-login"),
     api_route("refresh", views.TokenRefreshApi.as_view(), name="auth-refresh"),
+    api_route("verify", views.TokenVerifyApi.as_view(), name="auth-verify"),
     api_route("logout", views.SessionLogoutApi.as_view(), name="auth-logout"),
     api_route("logout-all", views.SessionLogoutAllApi.as_view(), name="auth-logout-all"),
     api_route("me", views.UserMeApi.as_view(), name="auth-me"),

@@ -21,6 +21,7 @@ from apps.accounts.api.serializers import (
 )
 from apps.accounts.enums import AUDIT_TYPES, ROLES
 from tradesignals.kernel import ratelimit
+from tradesignals.kernel import tokens as kernel_tokens
 from tradesignals.kernel.drf import pagination
 from tradesignals.kernel.drf.fields import (
     IDENTIFIER_SCHEMA,
@@ -119,6 +120,38 @@ class TokenRefreshApi(PublicApi):
         data.is_valid(raise_exception=True)
         pair = services.session_refresh(refresh_token=data.validated_data["refresh"], client=client_of(request))
         return Response(TokenPairSerializer({"access": pair.access, "refresh": pair.refresh}).data)
+
+
+class TokenVerifyApi(PublicApi):
+    """simplejwt's verify convention: ``{"token": …}`` → 200 for a token the product accepts now, else 401."""
+
+    class InputSerializer(StrictInputSerializer):
+        class Meta:
+            ref_name = "TokenVerifyInput"
+
+        token = StrictCharField(max_length=kernel_tokens.MAX_TOKEN_LENGTH)
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TokenVerifyResult"
+
+        token_type = serializers.ChoiceField(choices=(kernel_tokens.ACCESS, kernel_tokens.REFRESH))
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="auth_verify", request=InputSerializer,
+        description="Whether an access or refresh token would be accepted now: its signature, issuer, audience "
+                    "and expiry, and whether it was revoked (logout, logout-all, a password or role change, "
+                    "rotation of a refresh token). 401 `token_invalid` otherwise. Nothing is changed.",
+        responses={200: OutputSerializer, **error_responses(400, 401, 429, 503)},
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.token_verify(token=data.validated_data["token"], client=client_of(request))
+        response = Response(self.OutputSerializer(result).data)
+        response["Cache-Control"] = "no-store"  # an answer about a credential: never kept by any cache
+        return response
 
 
 class SessionLogoutApi(APIView):

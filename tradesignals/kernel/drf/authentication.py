@@ -1,13 +1,17 @@
 """Authentication classes: ``Authorization: Bearer`` and the HttpOnly access cookie.
 
-Both verify the token locally (shared ``JWT_SECRET``) and check revocation in one store round trip.
-Cookie-authenticated unsafe requests must carry a valid CSRF token.
+Both are djangorestframework-simplejwt's ``JWTStatelessUserAuthentication``: the token is verified locally
+(shared ``JWT_SECRET``, the kernel's ``AccessToken``) and the user is the token's ``TokenPrincipal`` — no
+database lookup. Added here: revocation (token, family, user epoch) in one store round trip, claims the
+gateway already verified in this request are not verified again, our error envelope for every refusal, and
+cookie-authenticated unsafe requests must carry a valid CSRF token.
 """
 from __future__ import annotations
 
 from django.conf import settings
-from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, CSRFCheck
+from rest_framework import HTTP_HEADER_ENCODING, exceptions
+from rest_framework.authentication import CSRFCheck
+from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
 from tradesignals.kernel import revocation, tokens
 from tradesignals.kernel.errors import ApplicationError, PermissionDenied, TokenInvalid
@@ -24,8 +28,6 @@ class AuthError(exceptions.AuthenticationFailed):
         self.status_code = app_error.status
 
 
-
-
 def principal_from_token(raw: str, *, claims: dict | None = None, prefetched: dict | None = None) -> Principal:
     """Verify an access token and its revocation state; raise an ApplicationError otherwise.
 
@@ -37,42 +39,73 @@ def principal_from_token(raw: str, *, claims: dict | None = None, prefetched: di
     return principal
 
 
-def _authenticate(raw: str, request=None):
-    cached = getattr(getattr(request, "_request", request), VERIFIED_ATTR, None)
-    claims, prefetched = (cached[1], cached[2]) if cached and cached[0] == raw else (None, None)
-    try:
-        principal = principal_from_token(raw, claims=claims, prefetched=prefetched)
-    except ApplicationError as error:
-        raise AuthError(error) from None
-    return principal, principal
+class _PrincipalAuthentication(JWTStatelessUserAuthentication):
+    """simplejwt's stateless authentication with our revocation check, memo and error envelope."""
 
-
-class BearerTokenAuthentication(BaseAuthentication):
-    keyword = "Bearer"
+    def raw_token(self, request) -> str | None:  # pragma: no cover - each subclass says where the token is
+        raise NotImplementedError
 
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
+        raw = self.raw_token(request)
+        if raw is None:
+            return None
+        cached = getattr(getattr(request, "_request", request), VERIFIED_ATTR, None)
+        claims, prefetched = (cached[1], cached[2]) if cached and cached[0] == raw else (None, None)
+        try:
+            if claims is not None:
+                validated = tokens.AccessToken.from_verified_claims(raw, dict(claims))
+            else:
+                validated = self.get_validated_token(raw)
+            user = self.get_user(validated)
+            revocation.check(user, prefetched=prefetched)
+        except ApplicationError as error:
+            raise AuthError(error) from None
+        return user, validated
+
+    def get_validated_token(self, raw_token):
+        """The kernel's ``AccessToken`` (``AUTH_TOKEN_CLASSES``), through the verified-claims memo."""
+        if isinstance(raw_token, bytes):
+            raw_token = raw_token.decode(HTTP_HEADER_ENCODING)
+        try:
+            return tokens.validated(raw_token, expected_type=tokens.ACCESS)
+        except ApplicationError as error:
+            raise AuthError(error) from None
+
+
+class BearerTokenAuthentication(_PrincipalAuthentication):
+    keyword = "Bearer"
+
+    def raw_token(self, request) -> str | None:
+        # The header as text (simplejwt's get_header encodes it to Latin-1 bytes, which a test client's
+        # non-Latin-1 header could not survive); the name is SIMPLE_JWT's AUTH_HEADER_NAME, pinned.
+        header = request.META.get(tokens.AUTH_HEADER_NAME, "")
         if not header:
             return None
         parts = header.split()
         if len(parts) != 2 or parts[0].lower() != self.keyword.lower():
+            # simplejwt would pass over another scheme silently; a client that sent credentials learns they
+            # were not understood instead of being treated as anonymous.
             raise AuthError(TokenInvalid("Use 'Authorization: Bearer <access token>'."))
-        return _authenticate(parts[1], request)
+        return parts[1]
 
     def authenticate_header(self, request):
-        return f'{self.keyword} realm="api"'
+        return f'{self.keyword} realm="{self.www_authenticate_realm}"'
 
 
-class CookieTokenAuthentication(BaseAuthentication):
+class CookieTokenAuthentication(_PrincipalAuthentication):
     """The browser path (browsable API, console): the access token in an HttpOnly cookie."""
 
+    def raw_token(self, request) -> str | None:
+        return request.COOKIES.get(settings.AUTH_ACCESS_COOKIE) or None
+
     def authenticate(self, request):
-        raw = request.COOKIES.get(settings.AUTH_ACCESS_COOKIE)
-        if not raw:
-            return None
-        result = _authenticate(raw, request)
-        self._enforce_csrf(request)
+        result = super().authenticate(request)
+        if result is not None:
+            self._enforce_csrf(request)
         return result
+
+    def authenticate_header(self, request):
+        return None  # a cookie has no challenge (DRF asks the first class, Bearer, for WWW-Authenticate)
 
     def _enforce_csrf(self, request):
         def dummy_get_response(_request):  # pragma: no cover - never called
