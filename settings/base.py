@@ -286,7 +286,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["tradesignals.kernel.drf.permissions.IsAuthenticatedPrincipal"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        *(["rest_framework.renderers.BrowsableAPIRenderer"] if BROWSABLE_API else []),
+        *(["tradesignals.kernel.drf.renderers.BrowsableAPIRenderer"] if BROWSABLE_API else []),
     ],
     "DEFAULT_PARSER_CLASSES": ["tradesignals.kernel.drf.fields.StrictJSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tradesignals.kernel.drf.negotiation.ApiContentNegotiation",

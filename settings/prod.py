@@ -1,9 +1,12 @@
 """Production: no secret defaults. Refuses to start with a weak or missing secret, with security state in process
-memory while more than one process serves, or (at app start-up) on a security Redis that may evict keys."""
+memory while more than one process serves, with login cookies that could travel over plain HTTP, or (at app
+start-up) on a security Redis that may evict keys."""
+from pathlib import Path
+
 from django.core.exceptions import ImproperlyConfigured
 
 from settings.base import *  # noqa: F401,F403
-from settings.base import EVENT_BUS, JWT_SECRET, REDIS_ENABLED, SECRET_KEY, TRADESIGNALS_SLICES
+from settings.base import EVENT_BUS, JWT_SECRET, REDIS_ENABLED, SECRET_KEY, STATIC_ROOT, TRADESIGNALS_SLICES
 from settings.env import env_bool, env_int, env_str
 from tradesignals import slices
 
@@ -40,7 +43,15 @@ if not REDIS_ENABLED:
 SECURITY_REDIS_CHECK_AT_START = REDIS_ENABLED
 
 DEBUG = False
-AUTH_COOKIE_SECURE = env_bool("AUTH_COOKIE_SECURE", True)
+# The browser login's token cookies, the CSRF cookie and the session cookie are sent over HTTPS only: the
+# browsable API and the console are served in production, and a token cookie sent once over plain HTTP is a
+# stolen session. An operator's AUTH_COOKIE_SECURE=false is refused rather than obeyed.
+if not env_bool("AUTH_COOKIE_SECURE", True):
+    raise ImproperlyConfigured(
+        "AUTH_COOKIE_SECURE=false would send the login cookies over plain HTTP; production sends them over HTTPS "
+        "only (terminate TLS at the balancer, which sets X-Forwarded-Proto). Unset AUTH_COOKIE_SECURE."
+    )
+AUTH_COOKIE_SECURE = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -52,5 +63,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = False
 # Preload-list submission is an owner's decision for the public domain, not a code default.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Static files (the browsable API's, Swagger UI's, the console's) are served from what collectstatic wrote at
+# image build time; STATIC_ROOT names another place for a layout that collects elsewhere.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(STATIC_ROOT)))
 WHITENOISE_USE_FINDERS = False
 WHITENOISE_AUTOREFRESH = False

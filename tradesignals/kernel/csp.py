@@ -8,38 +8,34 @@ response that is not HTML (JSON, the schema, static files) gets no policy: a pol
 Relaxations, only for the third-party HTML served under ``/api/`` as its packages ship it (we do not fork
 their templates), each allowed by the SHA-256 hash of the exact text, never by ``'unsafe-inline'``:
 
-- The DRF browsable API inlines one ``<style>`` block (the Pygments stylesheet for code highlighting), and its
-  "Log out" link (shown because the browser login names its URLs ``rest_framework:``) is an ``onclick``
-  handler that submits the logout form: allowed by its hash with ``'unsafe-hashes'``, which lets exactly that
-  handler text run and nothing else. All its scripts are files under /static/ (its CSRF settings sit in a
-  ``type="application/json"`` block, which never executes).
+- The DRF browsable API inlines one ``<style>`` block (the Pygments stylesheet for code highlighting). All
+  its scripts are files under /static/ (its CSRF settings sit in a ``type="application/json"`` block, which
+  never executes). Its stock "Log out" link is an inline ``onclick`` handler; our page
+  (``kernel/browsable_api.html``) replaces it with a form button, so no script runs by hash and the policy
+  has no ``'unsafe-hashes'``.
 - Swagger UI (``/api/docs/``, drf-spectacular's template) inlines one ``<style>`` block of page layout. Its
   init script must be a file too, which ``SpectacularSwaggerSplitView`` serves (``/api/docs/?script``); the
   stock ``SpectacularSwaggerView`` inlines it (with the CSRF token, so it cannot be hashed) and is refused.
 
-The hashes are computed once from the installed packages, so an upgrade that changes a block or the handler
-yields a visible violation in tests/kernel/test_csp_browser.py, never a wider policy.
+The hashes are computed once from the installed packages, so an upgrade that changes a block yields a visible
+violation in tests/kernel/test_csp_browser.py, never a wider policy.
 """
 from __future__ import annotations
 
 import base64
 import functools
 import hashlib
-import html
 import re
 import secrets
 
 THIRD_PARTY_PREFIX = "/api/"
 
 
-def policy(nonce: str, style_hashes: tuple[str, ...] = (), handler_hashes: tuple[str, ...] = ()) -> str:
+def policy(nonce: str, style_hashes: tuple[str, ...] = ()) -> str:
     styles = " ".join(["'self'", *(f"'sha256-{digest}'" for digest in style_hashes)])
-    scripts = " ".join(["'self'", f"'nonce-{nonce}'",
-                        *(["'unsafe-hashes'"] if handler_hashes else []),
-                        *(f"'sha256-{digest}'" for digest in handler_hashes)])
     return "; ".join([
         "default-src 'self'",
-        f"script-src {scripts}",
+        f"script-src 'self' 'nonce-{nonce}'",
         f"style-src {styles}",
         "img-src 'self' https: data:",
         "connect-src 'self'",
@@ -61,7 +57,8 @@ def third_party_style_hashes() -> tuple[str, ...]:
     from django.template.loader import get_template
     from django.utils.html import conditional_escape
     from rest_framework.compat import pygments_css
-    from rest_framework.renderers import BrowsableAPIRenderer
+
+    from tradesignals.kernel.drf.renderers import BrowsableAPIRenderer
 
     blocks = []
     code_style = pygments_css(BrowsableAPIRenderer.code_style)  # None without Pygments: no block rendered
@@ -70,17 +67,6 @@ def third_party_style_hashes() -> tuple[str, ...]:
     swagger = get_template("drf_spectacular/swagger_ui.html").template.source  # no template tags inside
     blocks.extend(re.findall(r"<style>(.*?)</style>", swagger, flags=re.DOTALL))
     return tuple(_sha256(block) for block in blocks)
-
-
-@functools.cache
-def third_party_handler_hashes() -> tuple[str, ...]:
-    """The inline event handlers of the browsable API (its "Log out" link), when this deployment renders them."""
-    from django.http import HttpRequest
-    from rest_framework.templatetags.rest_framework import optional_logout
-
-    snippet = optional_logout(HttpRequest(), "user", "token")  # no handler unless the logout URL exists
-    handlers = re.findall(r"""\son[a-z]+=(?:'([^']*)'|"([^"]*)")""", snippet)
-    return tuple(_sha256(html.unescape(single or double)) for single, double in handlers)
 
 
 class ContentSecurityPolicyMiddleware:
@@ -92,7 +78,7 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         if response.get("Content-Type", "").startswith("text/html"):
             if request.path.startswith(THIRD_PARTY_PREFIX):
-                value = policy(request.csp_nonce, third_party_style_hashes(), third_party_handler_hashes())
+                value = policy(request.csp_nonce, third_party_style_hashes())
             else:
                 value = policy(request.csp_nonce)
             response["Content-Security-Policy"] = value
