@@ -49,7 +49,7 @@ def test_production_serves_the_browsable_api_without_debug_by_default():
     result = _prod(RENDERERS)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ("False rest_framework.renderers.JSONRenderer,"
-                                     "rest_framework.renderers.BrowsableAPIRenderer")
+                                     "tradesignals.kernel.drf.renderers.BrowsableAPIRenderer")
 
 
 def test_production_can_turn_the_browsable_api_off():
@@ -93,11 +93,16 @@ def test_security_headers_on_every_kind_of_response(prod_server, path):
 
 
 @pytest.mark.cluster
-def test_production_answers_json_to_a_browser(prod_server):
-    response = requests.get(f"{prod_server.url}/api/v1/trade-signals/public",
-                            headers={**HTTPS, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, timeout=5)
-    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/json")
-    assert "<html" not in response.text.lower()
+def test_production_answers_a_browser_with_the_browsable_page_under_the_strict_policy(prod_server):
+    page = requests.get(f"{prod_server.url}/api/v1/trade-signals/public",
+                        headers={**HTTPS, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, timeout=5)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    policy = page.headers["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in policy.split("style-src")[0] and "'unsafe-eval'" not in policy
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "Traceback (most recent call last)" not in page.text and SECRETS["JWT_SECRET"] not in page.text
+    client = requests.get(f"{prod_server.url}/api/v1/trade-signals/public", headers=HTTPS, timeout=5)
+    assert client.status_code == 200 and client.headers["Content-Type"].startswith("application/json")
 
 
 @pytest.mark.cluster
