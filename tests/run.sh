@@ -2,7 +2,7 @@
 # Bring what the test suite needs, then run it: `make test` calls this, so README's two commands are the whole
 # set-up on a fresh machine.
 #
-#   Debian packages  nginx, chromium and redis-server are installed with apt-get when missing and allowed
+#   Debian packages  nginx, chromium, redis-server and openssl are installed with apt-get when missing and allowed
 #                    (root, or sudo without a password). INSTALL_SYSTEM_PACKAGES=no never installs; then, or when
 #                    installing is not possible, CI=true stops at once with the one command to run, and a local
 #                    run carries on (the tests needing the missing program skip, and say so).
@@ -20,6 +20,7 @@ nginx=${NGINX_PATH:-$(command -v nginx || echo /usr/sbin/nginx)}
 [ -x "$nginx" ] || packages+=(nginx)
 command -v "${CHROMIUM_PATH:-/usr/bin/chromium}" >/dev/null 2>&1 || packages+=(chromium)
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)  # a throwaway certificate for the TLS browser tests
 
 if [ ${#packages[@]} -gt 0 ]; then
   command_line="apt-get update && apt-get install -y --no-install-recommends ${packages[*]}"

@@ -45,8 +45,8 @@ def test_ci_stops_at_once_with_the_command_that_installs_what_is_missing(tmp_pat
     result = _run(tmp_path, _bin_without_servers(tmp_path), "bash", "-c", f"touch {marker}",
                   CI="true", INSTALL_SYSTEM_PACKAGES="no")
     assert result.returncode == 2
-    assert "missing nginx chromium redis-server" in result.stderr
-    assert "apt-get install -y --no-install-recommends nginx chromium redis-server" in result.stderr
+    assert "missing nginx chromium redis-server openssl" in result.stderr
+    assert "apt-get install -y --no-install-recommends nginx chromium redis-server openssl" in result.stderr
     assert not marker.exists(), "the tests must not start when CI lacks their servers"
 
 
