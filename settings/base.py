@@ -304,12 +304,26 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every vocabulary is one named enum component, wherever it appears (bodies, responses, query parameters),
+    # with its members in the order the code declares them.
+    "ENUM_NAME_OVERRIDES": {
+        "DirectionEnum": "apps.signals.enums.DIRECTIONS",
+        "TimeframeEnum": "apps.signals.enums.TIMEFRAMES",
+        "SignalStatusEnum": "apps.signals.enums.STATUSES",
+        "ReviewDecisionEnum": "apps.signals.enums.REVIEW_STATUSES",
+        "RoleEnum": "tradesignals.kernel.identity.ROLES",
+        "AuditTypeEnum": "apps.accounts.enums.AUDIT_TYPES",
+    },
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # every label is its value
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "tradesignals.kernel.drf.schema.share_enums",
         "tradesignals.kernel.drf.schema.strip_trailing_slashes",
         "tradesignals.kernel.drf.schema.document_common_errors",
         "tradesignals.kernel.drf.schema.empty_query_is_absent",
+        "tradesignals.kernel.drf.schema.anonymous_is_no_security",
         "tradesignals.kernel.drf.schema.apply_body_schemas",
+        "tradesignals.kernel.drf.schema.inline_nullable_objects",
     ],
 }
 

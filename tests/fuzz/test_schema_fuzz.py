@@ -14,9 +14,11 @@ What no JSON Schema can state is handled here, openly:
   and filters (``real_cursor``), or none when there is no second page;
 - the password policy (not common, not like the email or name): a valid register or password change sends a
   strong new password, and a change the caller's real current one (``valid_passwords``);
-- per operation, in ``schemathesis.toml`` next to this file, each with its reason: ``trade_signals_create``
-  and ``trade_signal_update`` may answer 400 to a schema-valid body, because prices must be in the
-  direction's order (and on an edit, with the stored prices) — a rule across fields.
+- prices must be in the direction's order (long: stop < entry < take), a rule across fields: a valid create
+  gets its three generated prices put in that order (``prices_in_order``), and must then succeed — every
+  run creates signals (``test_generated_signals_are_created`` asserts each generated one is a 201);
+- per operation, in ``schemathesis.toml`` next to this file, each with its reason: ``trade_signal_update``
+  may answer 400 to a schema-valid body, because its prices are ordered together with the stored ones.
 
 Three callers: anonymous, a user and an administrator. Each authenticated case gets a FRESH token from the real
 API (a new account registered, or a new admin login), so a generated logout, logout-all, password change or
@@ -33,13 +35,15 @@ import os
 import secrets
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 from tests.support.procs import Gunicorn
 
@@ -157,6 +161,29 @@ def valid_passwords(case, account: Account | None) -> str | None:
     return None
 
 
+PRICES = ("entry_price", "stop_loss", "take_profit")
+
+
+def _price(value) -> Decimal:
+    """A generated price as the server reads it: the text, or the JSON number as it is serialised."""
+    return Decimal(value if isinstance(value, str) else repr(value))
+
+
+def prices_in_order(case) -> None:
+    """A create's prices must be in its direction's order (long: stop < entry < take; short: take < entry <
+    stop), which no schema can say: a valid create gets its three generated prices in that order (three
+    equal ones, which no order fits, become 1, 2 and 3)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    if (case.operation.path, case.method.upper()) != ("/api/v1/trade-signals", "POST") \
+            or not all(name in body for name in PRICES):
+        return
+    low, middle, high = sorted((body[name] for name in PRICES), key=_price)
+    if len({_price(low), _price(middle), _price(high)}) < 3:
+        low, middle, high = "1", "2", "3"
+    body["entry_price"] = middle
+    body["stop_loss"], body["take_profit"] = (low, high) if body.get("direction") == "long" else (high, low)
+
+
 def call_and_check(case, base_url: str, account: Account | None = None) -> None:
     token = account.fresh_token() if account else None
     headers = {"Authorization": f"Bearer {token}"} if token else None
@@ -164,6 +191,7 @@ def call_and_check(case, base_url: str, account: Account | None = None) -> None:
     if case.meta is not None and case.meta.generation.mode.is_positive:
         real_cursor(case, base_url, headers)
         new_password = valid_passwords(case, account)
+        prices_in_order(case)
     started = time.monotonic()
     response = case.call(base_url=base_url, headers=headers, timeout=10)
     elapsed = time.monotonic() - started
@@ -189,3 +217,27 @@ def test_authenticated_user(case, fuzz_server, user_account):
 @fuzz_settings
 def test_authenticated_admin(case, fuzz_server, admin_account):
     call_and_check(case, fuzz_server.url, admin_account)
+
+
+def test_generated_signals_are_created(api_schema, fuzz_server, user_account):
+    """The document describes a signal closely enough that what it generates is one: every schema-valid
+    create (its prices put in order, the one rule across fields) is a 201 whose response passes every check,
+    and the signal is then there to read."""
+    operation = api_schema.find_operation_by_id("trade_signals_create")
+    headers = {"Authorization": f"Bearer {user_account.fresh_token()}"}
+    created = []
+
+    @given(case=operation.as_strategy(GenerationMode.POSITIVE))
+    @fuzz_settings
+    def create(case):
+        prices_in_order(case)
+        response = case.call(base_url=fuzz_server.url, headers=headers, timeout=10)
+        case.validate_response(response, checks=CHECKS, headers=headers)
+        assert response.status_code == 201, response.text
+        created.append(response.json()["id"])
+
+    create()
+    assert created
+    for signal_id in created[-3:]:
+        assert requests.get(f"{fuzz_server.url}/api/v1/trade-signals/{signal_id}", headers=headers,
+                            timeout=10).status_code == 200

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from apps.accounts.enums import AUDIT_TYPES, ROLES
+
 
 class UserSerializer(serializers.Serializer):
     """The ``user`` object of DESIGN §4."""
 
     id = serializers.CharField()
     email = serializers.EmailField()
-    role = serializers.CharField()
+    role = serializers.ChoiceField(choices=ROLES)
     display_name = serializers.CharField()
     created_at = serializers.DateTimeField()
 
@@ -48,7 +50,7 @@ class SessionPageSerializer(serializers.Serializer):
 
 class AuditEntrySerializer(serializers.Serializer):
     id = serializers.CharField()
-    type = serializers.CharField()
+    type = serializers.ChoiceField(choices=AUDIT_TYPES)
     at = serializers.DateTimeField()
     user_id = serializers.CharField(allow_null=True)
     actor_id = serializers.CharField(allow_null=True)

@@ -5,7 +5,13 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
 from apps.signals import enums
-from apps.signals.models import normalize_image_url, normalize_price, normalize_rationale, normalize_symbol
+from apps.signals.models import (
+    SYMBOL_INPUT_MAX,
+    normalize_image_url,
+    normalize_price,
+    normalize_rationale,
+    normalize_symbol,
+)
 from tradesignals.kernel.drf.fields import (
     HTTPS_URL_PATTERN,
     WHITESPACE,
@@ -13,6 +19,7 @@ from tradesignals.kernel.drf.fields import (
     StrictChoiceField,
     StrictDecimalField,
     StrictInputSerializer,
+    positive_decimal_schema,
     text_pattern,
 )
 
@@ -20,21 +27,15 @@ READ_ONLY = ("id", "owner_id", "owner_name", "status", "review", "version", "cre
              "risk_reward", "history", "owner_active")
 
 
-# What the normalisers take, for the OpenAPI document (each next to the field it describes).
-# normalize_symbol: 1-15 letters or digits, optionally /QUOTE, surrounding whitespace trimmed.
-SYMBOL_PATTERN = f"^[{WHITESPACE}]*[A-Za-z0-9]{{1,15}}(?:/[A-Za-z0-9]{{1,15}})?[{WHITESPACE}]*$"
-# normalize_price: above 0, below 10^10, at most 8 decimal places — as text (its plain form; a sign, an
-# exponent or leading zeros are read as well) or as a JSON number.
-_PLACES = "|".join(f"0{{{zeros}}}[1-9][0-9]{{0,{7 - zeros}}}" for zeros in range(8))
-PRICE_SCHEMA = {
-    "anyOf": [
-        {"type": "string", "format": "decimal",
-         "pattern": rf"^(?:[1-9][0-9]{{0,9}}(?:\.[0-9]{{1,8}})?|0?\.(?:{_PLACES}))$"},
-        {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 10**10, "exclusiveMaximum": True,
-         "multipleOf": 0.00000001},
-    ],
-    "example": "64000.50",
-}
+# What the normalisers take, for the OpenAPI document (each next to the field it describes), built from the
+# constants the normalisers and the Document check against.
+# normalize_symbol: the stored form (``enums.SYMBOL_PATTERN``) in either case, surrounding whitespace trimmed
+# (the body's CharField trims every Unicode space before the normaliser reads it).
+SYMBOL_CORE = enums.SYMBOL_PATTERN.removeprefix("^").removesuffix("$").replace("A-Z", "A-Za-z")
+SYMBOL_PATTERN = f"^[{WHITESPACE}]*{SYMBOL_CORE}[{WHITESPACE}]*$"
+# normalize_price: above 0, below 10^(digits - places), at most PRICE_MAX_PLACES decimal places.
+PRICE_SCHEMA = positive_decimal_schema(integer_digits=enums.PRICE_MAX_DIGITS - enums.PRICE_MAX_PLACES,
+                                       places=enums.PRICE_MAX_PLACES)
 
 
 def _price(**kwargs):
@@ -49,19 +50,19 @@ class SignalInputSerializer(StrictInputSerializer):
     read_only_names = READ_ONLY
     body_schema = {"minProperties": 1}  # services.signal_update: an edit changes at least one field
 
-    symbol = StrictCharField(normalize=normalize_symbol, max_length=64, schema={"pattern": SYMBOL_PATTERN})
+    symbol = StrictCharField(normalize=normalize_symbol, max_length=SYMBOL_INPUT_MAX,
+                             schema={"pattern": SYMBOL_PATTERN})
     direction = StrictChoiceField(choices=enums.DIRECTIONS)
     entry_price = _price()
     stop_loss = _price()
     take_profit = _price()
     timeframe = StrictChoiceField(choices=enums.TIMEFRAMES)
+    # At most RATIONALE_MAX characters as sent (so also once trimmed), and not blank once trimmed.
     rationale = StrictCharField(normalize=normalize_rationale, trim_whitespace=False, allow_blank=True,
-                                max_length=enums.RATIONALE_MAX + 1000,
-                                schema={"pattern": text_pattern(stripped=True, blank=False,
-                                                                stripped_max=enums.RATIONALE_MAX)})
+                                max_length=enums.RATIONALE_MAX,
+                                schema={"pattern": text_pattern(stripped=True, blank=False)})
     image_url = StrictCharField(normalize=normalize_image_url, required=False, allow_null=True,
-                                max_length=enums.IMAGE_URL_MAX + 100,
-                                schema={"pattern": HTTPS_URL_PATTERN, "maxLength": enums.IMAGE_URL_MAX})
+                                max_length=enums.IMAGE_URL_MAX, schema={"pattern": HTTPS_URL_PATTERN})
 
 
 class ReviewInputSerializer(StrictInputSerializer):
@@ -90,14 +91,14 @@ class ReviewSerializer(serializers.Serializer):
 
 class TransitionSerializer(serializers.Serializer):
     # "from" is a keyword; declared below via fields mapping.
-    to = serializers.CharField(source="to_status")
+    to = serializers.ChoiceField(choices=enums.STATUSES, source="to_status")
     by = serializers.CharField()
     at = serializers.DateTimeField()
     reason = serializers.CharField(allow_null=True)
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["from"] = serializers.CharField(source="from_status")
+        fields["from"] = serializers.ChoiceField(choices=enums.STATUSES, source="from_status")
         return {"from": fields.pop("from"), **fields}
 
 
@@ -106,16 +107,17 @@ class SignalOutputSerializer(serializers.Serializer):
     owner_id = serializers.CharField()
     owner_name = serializers.CharField()
     symbol = serializers.CharField()
-    direction = serializers.CharField()
+    direction = serializers.ChoiceField(choices=enums.DIRECTIONS)
     entry_price = StrictDecimalField()
     stop_loss = StrictDecimalField()
     take_profit = StrictDecimalField()
     risk_reward = serializers.CharField()
-    timeframe = serializers.CharField()
+    timeframe = serializers.ChoiceField(choices=enums.TIMEFRAMES)
     rationale = serializers.CharField()
     image_url = serializers.CharField(allow_null=True)
-    status = serializers.CharField()
-    review = ReviewSerializer(allow_null=True)
+    status = serializers.ChoiceField(choices=enums.STATUSES)
+    review = ReviewSerializer(allow_null=True,
+                              help_text="The decision on the current version; null while pending (an edit clears it).")
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

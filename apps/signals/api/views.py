@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.signals import enums, selectors, services
 from apps.signals.api.serializers import (
+    SYMBOL_CORE,
     ReviewInputSerializer,
     SignalDetailOutputSerializer,
     SignalInputSerializer,
@@ -49,12 +50,16 @@ def _filter_param(name: str, description: str, enum=None, schema=str) -> OpenApi
 
 PAGE_PARAMS = [
     OpenApiParameter("limit", pagination.LIMIT_SCHEMA, OpenApiParameter.QUERY, required=False,
-                     description="Page size 1–100 in ASCII digits (default 20); anything else is a 400."),
+                     description=f"Page size 1–{pagination.MAX_LIMIT} in ASCII digits (default "
+                                 f"{pagination.DEFAULT_LIMIT}); anything else is a 400."),
     OpenApiParameter("cursor", pagination.CURSOR_SCHEMA, OpenApiParameter.QUERY, required=False,
                      description="Opaque cursor from a previous page's `next`; a forged cursor is a 400."),
 ]
+# parse_filters: the length first, then normalize_symbol (ASCII only, so only ASCII spaces are trimmed).
+_ASCII_SPACE = r"\u0009-\u000d\u001c-\u0020"  # what str.strip() removes from ASCII text
 SYMBOL = _filter_param("symbol", "Exact symbol, e.g. BTC/USDT (case-insensitive).",
-                       schema={"type": "string", "pattern": "^[A-Za-z0-9]{1,15}(/[A-Za-z0-9]{1,15})?$"})
+                       schema={"type": "string", "maxLength": _MAX_FILTER_LENGTH,
+                               "pattern": f"^[{_ASCII_SPACE}]*{SYMBOL_CORE}[{_ASCII_SPACE}]*$"})
 DIRECTION = _filter_param("direction", "long or short (exactly)", enums.DIRECTIONS)
 TIMEFRAME = _filter_param("timeframe", "Chart timeframe (exactly)", enums.TIMEFRAMES)
 STATUS = _filter_param("status", "Review status (exactly)", enums.STATUSES)
@@ -64,6 +69,34 @@ IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=F
                                         'W/"v3" or v3 never match); stale → 412. A list matches if any tag does.')
 IF_NONE_MATCH = OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False,
                                  description="A previously received ETag; unchanged → 304.")
+
+# Response headers, each documented on exactly the responses that send it.
+_ENTITY_TAG = {"type": "string", "pattern": '^(?:W/)?"[!#-~]*"$'}  # RFC 9110 entity-tag
+
+
+def _read_headers(*statuses: int) -> list[OpenApiParameter]:
+    """What ``cached_response`` sends with every answer it gives (a 304 included)."""
+    return [
+        OpenApiParameter("ETag", _ENTITY_TAG, OpenApiParameter.HEADER, required=True, response=list(statuses),
+                         description="Tag of this representation, for If-None-Match (the gateway weakens it "
+                                     "to W/ when it compresses a list)."),
+        OpenApiParameter("X-Cache", {"type": "string", "enum": ["hit", "miss"]}, OpenApiParameter.HEADER,
+                         required=True, response=list(statuses),
+                         description="hit: served from the rendered-response cache; miss: read from MongoDB."),
+    ]
+
+
+def _written_headers(status: int, *, location: bool = False) -> list[OpenApiParameter]:
+    """What ``_written`` sends: the strong tag of the new version (for If-Match), and a create's Location."""
+    headers = [OpenApiParameter("ETag", {"type": "string", "pattern": '^"v[1-9][0-9]*"$'},
+                                OpenApiParameter.HEADER, required=True, response=[status],
+                                description='The new version\'s strong tag ("v<version>"); send it as If-Match '
+                                            "with the next edit, review or delete.")]
+    if location:
+        headers.append(OpenApiParameter("Location", {"type": "string", "format": "uri"}, OpenApiParameter.HEADER,
+                                        required=True, response=[status],
+                                        description="The absolute URL of the created signal."))
+    return headers
 
 
 _ENUMERATED = {"direction": enums.DIRECTIONS, "timeframe": enums.TIMEFRAMES, "status": enums.STATUSES}
@@ -216,7 +249,8 @@ class SignalListCreateApi(CachedResponseMixin, APIView):
 
     @extend_schema(tags=[TAG], operation_id="trade_signals_list_own",
                    summary="List your own signals",
-                   parameters=[STATUS, SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH],
+                   parameters=[STATUS, SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH,
+                               *_read_headers(200, 304)],
                    responses={200: SignalPageOutputSerializer, 304: None, **_errors(400, 401, 429)})
     def get(self, request):
         filters = parse_filters(request, ("status", "symbol", "direction", "timeframe"))
@@ -226,6 +260,7 @@ class SignalListCreateApi(CachedResponseMixin, APIView):
 
     @extend_schema(tags=[TAG], operation_id="trade_signals_create",
                    summary="Create a signal (always pending)", request=SignalInputSerializer,
+                   parameters=_written_headers(201, location=True),
                    responses={201: SignalDetailOutputSerializer, **_errors(400, 401, 429)})
     def post(self, request):
         serializer = SignalInputSerializer(data=request.data)
@@ -245,7 +280,7 @@ class SignalPublicListApi(CachedResponseMixin, APIView):
 
     @extend_schema(tags=[TAG], operation_id="trade_signals_list_public",
                    summary="The public feed of approved signals", auth=[],
-                   parameters=[SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH],
+                   parameters=[SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH, *_read_headers(200, 304)],
                    responses={200: SignalPageOutputSerializer, 304: None, **_errors(400, 401, 429)})
     def get(self, request):
         filters = parse_filters(request, ("symbol", "direction", "timeframe"))
@@ -259,7 +294,8 @@ class SignalAdminListApi(CachedResponseMixin, APIView):
 
     @extend_schema(tags=[TAG], operation_id="trade_signals_list_admin",
                    summary="All signals (admin)",
-                   parameters=[OWNER, STATUS, SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH],
+                   parameters=[OWNER, STATUS, SYMBOL, DIRECTION, TIMEFRAME, *PAGE_PARAMS, IF_NONE_MATCH,
+                               *_read_headers(200, 304)],
                    responses={200: SignalPageOutputSerializer, 304: None, **_errors(400, 401, 403, 429)})
     def get(self, request):
         filters = parse_filters(request, ("owner_id", "status", "symbol", "direction", "timeframe"))
@@ -275,7 +311,7 @@ class SignalDetailApi(CachedResponseMixin, APIView):
 
     @extend_schema(tags=[TAG], operation_id="trade_signal_retrieve",
                    summary="One signal (history for owner and admins)",
-                   parameters=[IF_NONE_MATCH],
+                   parameters=[IF_NONE_MATCH, *_read_headers(200, 304)],
                    responses={200: SignalDetailOutputSerializer, 304: None, **_errors(401, 404, 429)})
     def get(self, request, signal_id: str):
         entry = selectors.signal_detail_rendered(signal_id=signal_id, render=render_detail)
@@ -294,7 +330,7 @@ class SignalDetailApi(CachedResponseMixin, APIView):
 
     @extend_schema(tags=[TAG], operation_id="trade_signal_update",
                    summary="Edit your signal (approved/rejected go back to pending)",
-                   request=SignalInputSerializer, parameters=[IF_MATCH],
+                   request=SignalInputSerializer, parameters=[IF_MATCH, *_written_headers(200)],
                    responses={200: SignalDetailOutputSerializer, **_errors(400, 401, 403, 404, 409, 412, 429)})
     def patch(self, request, signal_id: str):
         serializer = SignalInputSerializer(data=request.data, partial=True)
@@ -316,7 +352,7 @@ class SignalStatusApi(CachedResponseMixin, APIView):
 
     @extend_schema(tags=[TAG], operation_id="trade_signal_review",
                    summary="Approve or reject a signal (admin)", request=ReviewInputSerializer,
-                   parameters=[IF_MATCH],
+                   parameters=[IF_MATCH, *_written_headers(200)],
                    responses={200: SignalDetailOutputSerializer, **_errors(400, 401, 403, 404, 409, 412, 429)})
     def patch(self, request, signal_id: str):
         serializer = ReviewInputSerializer(data=request.data)

@@ -59,6 +59,39 @@ DECIMAL_SCHEMA = {"type": "string", "format": "decimal", "example": "64000.50"}
 DECIMAL_TEXT_PATTERN = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"  # parse_ascii_decimal
 
 
+def positive_decimal_schema(*, integer_digits: int, places: int) -> dict:
+    """The request schema of a ``StrictDecimalField`` whose normaliser takes a number above 0 and below
+    ``10**integer_digits`` with at most ``places`` decimal places (trailing zeros do not count), built from
+    those two bounds so the document cannot drift from the rule.
+
+    As text: ``parse_ascii_decimal``'s positional notation (an optional ``+``, leading zeros, a trailing dot)
+    within the bounds — exactly what is taken, except exponent notation (``"6.4e4"``), which is read as well
+    but which no pattern can bound by its value. As a JSON number: the bounds and ``multipleOf``."""
+    scale = Decimal(1).scaleb(-places)
+    whole = rf"0*[1-9][0-9]{{0,{integer_digits - 1}}}(?:\.[0-9]{{0,{places}}}0*)?"  # 1 and up
+    fraction = rf"0*\.[0-9]{{0,{places - 1}}}[1-9]0*"  # below 1: a non-zero digit within the places
+    text = {**DECIMAL_SCHEMA, "pattern": rf"^\+?(?:{whole}|{fraction})$", "maxLength": MAX_DECIMAL_LENGTH}
+    number = {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 10**integer_digits,
+              "exclusiveMaximum": True, "multipleOf": float(scale)}
+    return {"anyOf": [text, number], "example": DECIMAL_SCHEMA["example"],
+            "description": f"Above 0 and below 10^{integer_digits}, at most {places} decimal places: a decimal "
+                           f"string (as rendered, e.g. \"{DECIMAL_SCHEMA['example']}\") or a JSON number."}
+
+
+def password_policy_schema() -> dict:
+    """The request schema of a new password, from the settings' ``AUTH_PASSWORD_VALIDATORS`` (the validators
+    the services run): the minimum length as ``minLength``, and the whole policy, in the validators' own
+    words, as the description — its other rules (not common, not like the email or name) no schema states,
+    so they are the 400 an operation taking a new password answers beyond its schema."""
+    from django.contrib.auth import password_validation
+
+    validators = password_validation.get_default_password_validators()
+    lengths = [validator.min_length for validator in validators
+               if isinstance(validator, password_validation.MinimumLengthValidator)]
+    policy = " ".join(str(text) for text in password_validation.password_validators_help_texts(validators))
+    return {"minLength": max(lengths, default=1), "description": policy}
+
+
 def char_ranges(codepoints) -> str:
     """The body of a character class naming ``codepoints`` as ``\\uXXXX``/``\\UXXXXXXXX`` ranges."""
     def escape(point: int) -> str:

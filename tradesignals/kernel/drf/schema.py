@@ -4,12 +4,16 @@ Imported from the kernel's AppConfig so every deployment (whatever its slices) d
 """
 from __future__ import annotations
 
+import copy
+
 from django.conf import settings
+from django.utils.module_loading import import_string
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerExtension,
     OpenApiSerializerFieldExtension,
 )
+from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -42,7 +46,11 @@ class StrictTextSchema(OpenApiSerializerFieldExtension):
 
     Its pattern decides about ``""`` too, so the ``oneOf: [..., {maxLength: 0}]`` drf-spectacular wraps
     around a patterned field with ``allow_blank`` is undone (``apply_body_schemas``): a blank the normaliser
-    refuses is no valid value, and one the pattern takes would match both branches of the ``oneOf``."""
+    refuses is no valid value, and one the pattern takes would match both branches of the ``oneOf``.
+
+    drf-spectacular merges the field's own facts (``minLength: 1`` of a non-blank field) over what an
+    extension returns, so the declared facts ride along under a marker and are applied again, last, by
+    ``apply_body_schemas``: a password's ``minLength`` is the policy's, not the 1 of "not blank"."""
 
     target_class = "tradesignals.kernel.drf.fields.StrictCharField"
     match_subclasses = True
@@ -50,7 +58,8 @@ class StrictTextSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         if direction == "request":
-            schema.update(self.target.openapi_schema(), **{_STRICT_TEXT: True})
+            facts = self.target.openapi_schema()
+            schema.update(facts, **{_STRICT_TEXT: facts})
         return schema
 
 
@@ -87,7 +96,8 @@ class StrictBodySchema(OpenApiSerializerExtension):
 class ErrorBodySerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    details = serializers.JSONField(allow_null=True)
+    # Any JSON value (no type, so null too): null, or an object naming each refused field with its messages.
+    details = serializers.JSONField(help_text="null, or an object naming each refused field with its messages.")
     request_id = serializers.CharField(allow_null=True)
 
 
@@ -100,6 +110,7 @@ _DESCRIPTIONS = {
     401: "not_authenticated / token_invalid",
     403: "permission_denied",
     404: "not_found",
+    405: "method_not_allowed (a method this path does not document; Allow names those it does)",
     406: "not_acceptable (the Accept header refuses JSON)",
     409: "conflict",
     412: "precondition_failed",
@@ -127,16 +138,29 @@ def strip_trailing_slashes(result, generator, request, public):
 
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+# Headers every error of a status carries, wherever it is answered (the app or the gateway).
+_ERROR_HEADERS = {
+    401: {"WWW-Authenticate": {"required": True, "schema": {"type": "string"},
+                               "description": 'The scheme to authenticate with (Bearer realm="api").'}},
+    405: {"Allow": {"required": True, "schema": {"type": "string"},
+                    "description": "The methods this path documents."}},
+    429: {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1},
+                          "description": "Seconds to wait before retrying."}},
+    503: {"Retry-After": {"required": False, "schema": {"type": "integer", "minimum": 1},
+                          "description": "Seconds to wait before retrying (sent by the gateway)."}},
+}
 
 
 def document_common_errors(result, generator, request, public):
-    """Document the errors any API operation can answer, whatever its view declares.
+    """Document the errors any API operation can answer, whatever its view declares, with their headers.
 
     Every ``/api/v1`` operation passes the gateway budget (429) and needs its stores (503: MongoDB or the
     security store down), and the gateway refuses an over-long URL (414) or over-large headers (431) before
-    any instance sees them (as the same envelope); every operation with a body can meet a too-large body
-    (413), a wrong content type (415) or unparsable JSON (400); every authenticated one can meet a bad token
-    (401).
+    any instance sees them (as the same envelope); every operation can meet an ``Accept`` that refuses JSON
+    (406), and its path a method it does not document (405, with ``Allow``: OpenAPI has no place for an
+    undocumented method's answer, so each operation of the path names it); every operation with a body can
+    meet a too-large body (413), a wrong content type (415) or unparsable JSON (400); every authenticated one
+    can meet a bad token (401, with ``WWW-Authenticate``).
     """
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("ErrorEnvelope", _envelope_schema())
@@ -146,7 +170,7 @@ def document_common_errors(result, generator, request, public):
         for method, operation in item.items():
             if method not in {"get", "put", "post", "patch", "delete"}:
                 continue
-            statuses = [414, 429, 431, 503]
+            statuses = [405, 406, 414, 429, 431, 503]
             if operation.get("requestBody"):
                 statuses += [400, 413, 415]
             if any(requirement for requirement in operation.get("security", [{}])):
@@ -157,6 +181,87 @@ def document_common_errors(result, generator, request, public):
                     "content": {"application/json": {"schema": dict(_ERROR_REF)}},
                     "description": _DESCRIPTIONS[status],
                 })
+            for status, headers in _ERROR_HEADERS.items():
+                if str(status) in responses:
+                    responses[str(status)].setdefault("headers", {}).update(copy.deepcopy(headers))
+    return result
+
+
+def inline_nullable_objects(result, generator, request, public):
+    """A nullable nested object, which drf-spectacular writes as ``allOf: [$ref]`` + ``nullable``, becomes
+    the referenced object itself with ``nullable: true``. Under OpenAPI 3.0.3 ``nullable`` only widens the
+    ``type`` of its own schema object, and an ``allOf`` has none, so strict validators (openapi-core) refuse
+    ``null`` there: every pending signal's ``"review": null``. Inlined, the object schema carries both."""
+    components = result.get("components", {}).get("schemas", {})
+    inlined: set[str] = set()
+
+    def visit(node) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+            return
+        if not isinstance(node, dict):
+            return
+        branches = node.get("allOf")
+        if node.get("nullable") is True and isinstance(branches, list) and len(branches) == 1 \
+                and set(branches[0]) == {"$ref"}:
+            name = node.pop("allOf")[0]["$ref"].rsplit("/", 1)[-1]
+            inlined.add(name)
+            target = components[name]
+            own = dict(node)
+            node.clear()
+            node.update(copy.deepcopy(target), **own)
+        for value in node.values():
+            visit(value)
+
+    visit(result.get("paths", {}))
+    visit(components)
+    # A component every use of which is now inline is referenced no more.
+    referenced = set(_references(result))
+    for name in inlined:
+        if f"#/components/schemas/{name}" not in referenced:
+            del components[name]
+    return result
+
+
+def _references(node):
+    if isinstance(node, list):
+        for item in node:
+            yield from _references(item)
+    elif isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from _references(value)
+
+
+def _vocabularies() -> dict[frozenset, tuple[str, list]]:
+    """``ENUM_NAME_OVERRIDES`` read as vocabularies: the set of values → (component name, values in order)."""
+    vocabularies = {}
+    for name, choices in spectacular_settings.ENUM_NAME_OVERRIDES.items():
+        choices = import_string(choices) if isinstance(choices, str) else choices
+        values = [choice[0] if isinstance(choice, (list, tuple)) else choice for choice in choices]
+        vocabularies[frozenset(values)] = (name, values)
+    return vocabularies
+
+
+def share_enums(result, generator, request, public):
+    """Every enumerated query parameter refers to the named enum component of its vocabulary (the one its
+    response fields use, named in ``ENUM_NAME_OVERRIDES``): one name and one order for a vocabulary
+    everywhere, where drf-spectacular writes a parameter's members inline and sorted. Runs after
+    ``postprocess_schema_enums``, which names the fields' enums the same way."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    vocabularies = _vocabularies()
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                members = parameter.get("schema", {}).get("enum")
+                if members is None or frozenset(members) not in vocabularies:
+                    continue
+                name, values = vocabularies[frozenset(members)]
+                schemas.setdefault(name, {"type": "string", "enum": values})
+                parameter["schema"] = {"$ref": f"#/components/schemas/{name}"}
+    result["components"]["schemas"] = dict(sorted(schemas.items()))
     return result
 
 
@@ -180,8 +285,8 @@ def apply_body_schemas(result, generator, request, public):
 
 
 def _undo_blank_branches(node) -> None:
-    """Every strict text schema (marked by ``StrictTextSchema``) loses its marker, its blank branch, and a
-    ``format`` it declared as none."""
+    """Every strict text schema (marked by ``StrictTextSchema``) loses its blank branch, gets its declared
+    facts back over drf-spectacular's, and loses a ``format`` it declared as none."""
     if isinstance(node, list):
         for item in node:
             _undo_blank_branches(item)
@@ -189,12 +294,26 @@ def _undo_blank_branches(node) -> None:
     if not isinstance(node, dict):
         return
     branches = node.get("oneOf")
-    if isinstance(branches, list) and len(branches) == 2 and branches[1] == _BLANK and branches[0].get(_STRICT_TEXT):
+    if isinstance(branches, list) and len(branches) == 2 and branches[1] == _BLANK and _STRICT_TEXT in branches[0]:
         node.update(node.pop("oneOf")[0])
-    if node.pop(_STRICT_TEXT, None) and "format" in node and node["format"] is None:
-        del node["format"]  # a strict field that names no format (StrictURLField)
+    facts = node.pop(_STRICT_TEXT, None)
+    if facts is not None:
+        node.update(facts)
+        if "format" in node and node["format"] is None:
+            del node["format"]  # a strict field that names no format (StrictURLField)
     for value in node.values():
         _undo_blank_branches(value)
+
+
+def anonymous_is_no_security(result, generator, request, public):
+    """An operation no credential takes part in (login, register, the public feed) says so with an empty
+    ``security`` list; drf-spectacular writes ``[{}]`` ("anonymous is one way in"), which client generators
+    read as "needs credentials". An operation where a token is optional keeps ``[..., {}]``."""
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and operation.get("security") in ([{}], None) and "responses" in operation:
+                operation["security"] = []
+    return result
 
 
 def empty_query_is_absent(result, generator, request, public):
@@ -212,6 +331,6 @@ def empty_query_is_absent(result, generator, request, public):
 
 def _envelope_schema() -> dict:
     body = {"type": "object", "required": ["code", "message", "details", "request_id"], "properties": {
-        "code": {"type": "string"}, "message": {"type": "string"}, "details": {"nullable": True},
+        "code": {"type": "string"}, "message": {"type": "string"}, "details": {},
         "request_id": {"type": "string", "nullable": True}}}
     return {"type": "object", "required": ["error"], "properties": {"error": body}}
