@@ -209,25 +209,42 @@ verified_tokens = BoundedLRU(4096)
 
 def verify(token: str, *, expected_type: str = ACCESS) -> dict:
     """Return the claims of a valid token of ``expected_type`` or raise ``TokenInvalid``."""
-    return validated(token, expected_type=expected_type).payload.copy()
+    claims = _remembered(token, expected_type)
+    return claims if claims is not None else _decoded(token, expected_type).payload.copy()
 
 
 def validated(token: str, *, expected_type: str = ACCESS):
     """The verified ``AccessToken`` / ``RefreshToken`` for ``token``, or ``TokenInvalid``."""
-    token_class = TOKEN_CLASSES[expected_type]
+    claims = _remembered(token, expected_type)
+    if claims is not None:
+        return TOKEN_CLASSES[expected_type].from_verified_claims(token, claims)
+    return _decoded(token, expected_type)
+
+
+def _memo_key(token: str) -> tuple:
+    current = backend().backend
+    return token, current.signing_key, current.audience, current.issuer
+
+
+def _remembered(token: str, expected_type: str) -> dict | None:
+    """A copy of the memoised claims of ``token`` (expiry and type checked again), or None when not known."""
+    if expected_type not in TOKEN_CLASSES:
+        raise ValueError(f"unknown token type {expected_type!r}")
     if not token or not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         raise TokenInvalid()
-    current = backend()
-    key = (token, current.backend.signing_key, current.backend.audience, current.backend.issuer)
-    claims = verified_tokens.get(key)
-    if claims is not None:
-        if claims["exp"] + current.leeway_seconds <= time.time():
-            raise TokenExpired()
-        if claims.get(TOKEN_TYPE_CLAIM) != expected_type:
-            raise TokenWrongType(f"A {expected_type} token is required.")
-        return token_class.from_verified_claims(token, dict(claims))
+    claims = verified_tokens.get(_memo_key(token))
+    if claims is None:
+        return None
+    if claims["exp"] + backend().leeway_seconds <= time.time():
+        raise TokenExpired()
+    if claims.get(TOKEN_TYPE_CLAIM) != expected_type:
+        raise TokenWrongType(f"A {expected_type} token is required.")
+    return dict(claims)
+
+
+def _decoded(token: str, expected_type: str):
     try:
-        verified = token_class(token)
+        verified = TOKEN_CLASSES[expected_type](token)
     except ExpiredTokenError:
         raise TokenExpired() from None
     except WrongTokenType as error:
@@ -236,7 +253,7 @@ def validated(token: str, *, expected_type: str = ACCESS):
         raise TokenInvalid() from None
     except (OverflowError, ValueError, OSError):  # a signed but absurd time claim: no datetime holds it
         raise TokenInvalid() from None
-    verified_tokens.put(key, dict(verified.payload))
+    verified_tokens.put(_memo_key(token), dict(verified.payload))
     return verified
 
 

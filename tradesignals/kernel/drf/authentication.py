@@ -53,7 +53,7 @@ class _PrincipalAuthentication(JWTStatelessUserAuthentication):
         claims, prefetched = (cached[1], cached[2]) if cached and cached[0] == raw else (None, None)
         try:
             if claims is not None:
-                validated = tokens.AccessToken.from_verified_claims(raw, dict(claims))
+                validated = tokens.AccessToken.from_verified_claims(raw, claims)  # the gateway's copy
             else:
                 validated = self.get_validated_token(raw)
             user = self.get_user(validated)
