@@ -204,3 +204,15 @@ def test_pyjwt_is_only_simplejwts_dependency():
     pins = [line.split("==")[0].strip().lower() for line in (ROOT / "requirements.in").read_text().splitlines()
             if "==" in line and not line.lstrip().startswith("#")]
     assert "djangorestframework-simplejwt" in pins and "pyjwt" not in pins
+
+
+def test_start_up_refuses_a_settings_module_whose_simple_jwt_bypasses_jwt_secret(tmp_path):
+    (tmp_path / "bypass_settings.py").write_text(
+        "from settings.test import *  # noqa\n"
+        "SIMPLE_JWT = {**SIMPLE_JWT, 'SIGNING_KEY': 'a-key-no-check-ever-saw-0123456789abcdef'}\n")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{tmp_path}:{ROOT}", "DJANGO_SETTINGS_MODULE": "bypass_settings"}
+    script = "from django.core.wsgi import get_wsgi_application; get_wsgi_application(); print('serving')"
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode != 0 and "serving" not in result.stdout
+    assert "ImproperlyConfigured: SIMPLE_JWT['SIGNING_KEY'] must be built from JWT_SECRET" in result.stderr

@@ -263,3 +263,8 @@ def verify_any(token: str) -> dict:
         return verify(token, expected_type=ACCESS)
     except TokenWrongType:
         return verify(token, expected_type=REFRESH)
+
+
+# At import, which is start-up for every process that serves (the gateway middleware imports this module when
+# the WSGI application is built): a SIMPLE_JWT that disagrees with JWT_* stops the process before it serves.
+backend()
