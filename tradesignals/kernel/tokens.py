@@ -15,9 +15,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.dispatch import receiver
 from django.test.signals import setting_changed
 from rest_framework_simplejwt import settings as simplejwt_settings
-from rest_framework_simplejwt import tokens as simplejwt_tokens
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
+from rest_framework_simplejwt.tokens import AccessToken as SimpleJWTAccessToken
+from rest_framework_simplejwt.tokens import RefreshToken as SimpleJWTRefreshToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from tradesignals.kernel.errors import TokenInvalid
@@ -180,14 +181,14 @@ class _VerifiedClaims:
         return token
 
 
-class AccessToken(_VerifiedClaims, simplejwt_tokens.AccessToken):
+class AccessToken(_VerifiedClaims, SimpleJWTAccessToken):
     """An access token: ``sub``, ``role``, ``name``, ``fam``, ``ver`` and the registered claims."""
 
     token_type = ACCESS
     lifetime = _Lifetime("ACCESS_TOKEN_LIFETIME")
 
 
-class RefreshToken(_VerifiedClaims, simplejwt_tokens.RefreshToken):
+class RefreshToken(_VerifiedClaims, SimpleJWTRefreshToken):
     """A refresh token of one session (``fam``); rotation and reuse detection are apps.accounts' sessions."""
 
     token_type = REFRESH
