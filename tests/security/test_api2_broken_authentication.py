@@ -25,7 +25,9 @@ def _operations(secured: bool) -> list[tuple[str, str]]:
     result = []
     for path, item in paths.items():
         for method, operation in item.items():
-            needs_token = all(requirement for requirement in operation.get("security", [{}]))
+            # "security: []" (or an empty requirement {}) marks a public operation.
+            requirements = operation.get("security", [{}])
+            needs_token = bool(requirements) and all(requirements)
             if needs_token == secured:
                 result.append((method.upper(), path))
     return sorted(result)

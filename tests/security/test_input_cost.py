@@ -60,6 +60,7 @@ BASE_BODIES = {
     "auth_login": {},
     "auth_password_change": {},
     "auth_refresh": {"refresh": "not-a-token"},
+    "auth_verify": {},
     "auth_admin_user_update": {"role": "user"},
 }
 
