@@ -25,9 +25,12 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # Code stays owned by root: the app user can read it, never change it.
 COPY . .
-# Static files (Swagger UI, console assets) are collected at build time with the base settings, which need
-# no secrets; then byte-compile so a read-only root filesystem costs nothing at start-up.
-RUN DJANGO_SETTINGS_MODULE=settings.base python manage.py collectstatic --noinput --verbosity 0 \
+# Static files (Swagger UI, console assets) are collected at build time with the base settings and no secret:
+# Django refuses an empty SECRET_KEY once anything reads it (simplejwt's defaults do), so this one step gets a
+# placeholder that production refuses ("build-only-" prefix) and that never reaches a layer's environment.
+# Then byte-compile so a read-only root filesystem costs nothing at start-up.
+RUN DJANGO_SETTINGS_MODULE=settings.base DJANGO_SECRET_KEY=build-only-collectstatic-placeholder-not-a-secret \
+    python manage.py collectstatic --noinput --verbosity 0 \
  && python -m compileall -q /app /opt/venv
 USER 10001:10001
 EXPOSE 8000

@@ -12,7 +12,7 @@ from tradesignals import slices
 
 _WEAK = {"", "changeme", "secret", "change-me", "dev-insecure-jwt-secret-0123456789abcdef"}
 
-if not SECRET_KEY or len(SECRET_KEY) < 32 or SECRET_KEY.startswith(("dev-insecure", "test-")):
+if not SECRET_KEY or len(SECRET_KEY) < 32 or SECRET_KEY.startswith(("dev-insecure", "test-", "build-only-")):
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random value of at least 32 characters")
 if JWT_SECRET in _WEAK or len(JWT_SECRET.encode()) < 32 or JWT_SECRET.startswith(("dev-insecure", "test-")):
     raise ImproperlyConfigured("JWT_SECRET must be set to a random value of at least 32 bytes")

@@ -173,9 +173,26 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_a_healthcheck(dockerfile):
     assert "DJANGO_SETTINGS_MODULE=settings.prod" in envs
 
 
+def _collectstatic_environment() -> dict[str, str]:
+    """The variables the Dockerfile's collectstatic step sets on its own command line."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if "collectstatic" in line and line.startswith("RUN"))
+    words = line.split()[1:]
+    return dict(word.split("=", 1) for word in words[:words.index("python")])
+
+
 def test_collectstatic_needs_no_secrets(tmp_path):
-    """The build step's command, as written in the Dockerfile, runs with no secret in the environment."""
-    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "settings.base", "HOME": str(tmp_path)}
+    """The build step's command, as written in the Dockerfile, runs with no secret in the environment: its only
+    key is a placeholder that production refuses."""
+    build = _collectstatic_environment()
+    assert set(build) == {"DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY"}
+    assert build["DJANGO_SETTINGS_MODULE"] == "settings.base"
+    refused = subprocess.run([sys.executable, "-c", "import settings.prod"], cwd=ROOT, capture_output=True, text=True,
+                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "WEB_CONCURRENCY": "1",
+                                  "DJANGO_SECRET_KEY": build["DJANGO_SECRET_KEY"],
+                                  "JWT_SECRET": "Xe4Wq9Lm2Np7Ks5Vb8Hr3Tc6Yd1Fj0Gu-prod-like-jwt-secret"}, timeout=60)
+    assert refused.returncode != 0 and "DJANGO_SECRET_KEY must be set" in refused.stderr
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **build}
     code = ("import django; from django.conf import settings; django.setup(); "
             "from django.contrib.staticfiles.finders import get_finders; "
             "print(sum(1 for f in get_finders() for _ in f.list([])))")
