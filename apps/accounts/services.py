@@ -469,11 +469,24 @@ def user_logout_all(*, principal: Principal, client: Client = Client()) -> None:
     revocation.raise_epoch(principal.user_id, updated["epoch"])
 
 
-def session_revoke(*, principal: Principal, session_id: str, client: Client = Client()) -> None:  # noqa: B008
-    """End one of the caller's own sessions (``DELETE sessions/{id}``); someone else's is a 404."""
+def _own_live_session(*, principal: Principal, session_id: str):
+    """The caller's own session if it is still live, else ``None`` (someone else's is never distinguished)."""
     session = selectors.session_get(session_id=session_id)
     if session is None or session.user_id != principal.user_id or session.revoked_at is not None \
             or session.expires_at <= _now():
+        return None
+    return session
+
+
+def session_may_revoke(*, principal: Principal, session_id: str) -> bool:
+    """Whether ``session_revoke`` would end this session for the caller (the browsable API's DELETE button)."""
+    return _own_live_session(principal=principal, session_id=session_id) is not None
+
+
+def session_revoke(*, principal: Principal, session_id: str, client: Client = Client()) -> None:  # noqa: B008
+    """End one of the caller's own sessions (``DELETE sessions/{id}``); someone else's is a 404."""
+    session = _own_live_session(principal=principal, session_id=session_id)
+    if session is None:
         raise NotFound()
     revocation.revoke_family(session.id)
     _revoke_sessions({"_id": session.id}, reason="revoked_by_user")

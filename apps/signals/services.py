@@ -134,12 +134,13 @@ def _check_prices(values: dict) -> None:
 
 
 # -- authorisation --------------------------------------------------------------------------------------
-def _load_for(*, signal_id: str, actor: Principal, allow_admin: bool) -> TradeSignal:
-    """The signal if ``actor`` may change it; 404 when they may not even see it, 403 when they can."""
+def _load_for(*, signal_id: str, actor: Principal, may) -> TradeSignal:
+    """The signal if ``may(actor=…, owner_id=…)`` lets ``actor`` change it; 404 when they may not even see it,
+    403 when they can. The predicates are the ones the browsable API asks before offering a form."""
     signal = selectors.signal_get(signal_id=signal_id)
     if signal is None:
         raise NotFound("Trade signal not found.")
-    if actor.user_id == signal.owner_id or (allow_admin and actor.is_admin):
+    if may(actor=actor, owner_id=signal.owner_id):
         return signal
     visible = selectors.signal_visibility(viewer_id=actor.user_id, viewer_is_admin=actor.is_admin,
                                           owner_id=signal.owner_id, status=signal.status,
@@ -158,6 +159,16 @@ def signal_may_review(*, actor: Principal, owner_id: str) -> bool:
     ``SIGNAL_SELF_REVIEW`` is on (an install with one administrator). The console asks this to hide the
     decision form; ``signal_review`` enforces it for every caller."""
     return actor.is_admin and (actor.user_id != owner_id or settings.SIGNAL_SELF_REVIEW)
+
+
+def signal_may_update(*, actor: Principal, owner_id: str) -> bool:
+    """Only the owner edits a signal (``signal_update``). The browsable API asks this to offer its edit form."""
+    return actor.user_id == owner_id
+
+
+def signal_may_delete(*, actor: Principal, owner_id: str) -> bool:
+    """The owner or an administrator deletes a signal (``signal_delete``)."""
+    return actor.user_id == owner_id or actor.is_admin
 
 
 def _check_version(signal: TradeSignal, if_match: Collection[int] | None) -> None:
@@ -233,7 +244,7 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict,
     changes = _clean(data)
 
     def attempt():
-        signal = _load_for(signal_id=signal_id, actor=actor, allow_admin=False)
+        signal = _load_for(signal_id=signal_id, actor=actor, may=signal_may_update)
         _check_version(signal, if_match)
         merged = {name: getattr(signal, name) for name in EDITABLE} | changes
         _check_prices(merged)
@@ -287,7 +298,8 @@ def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str 
         raise ValidationFailed(details={"reason": [str(exc)]}) from None
 
     def attempt():
-        signal = _load_for(signal_id=signal_id, actor=actor, allow_admin=True)
+        # Any administrator reaches the signal; whether they may decide on it is the self-review rule (403).
+        signal = _load_for(signal_id=signal_id, actor=actor, may=lambda *, actor, owner_id: actor.is_admin)
         if not signal_may_review(actor=actor, owner_id=signal.owner_id):
             raise PermissionDenied(SELF_REVIEW_MESSAGE)
         _check_version(signal, if_match)
@@ -328,7 +340,7 @@ def signal_delete(*, signal_id: str, actor: Principal, if_match: Collection[int]
     """Owner or admin; removes the document and publishes ``trade_signal.deleted``."""
 
     def attempt():
-        signal = _load_for(signal_id=signal_id, actor=actor, allow_admin=True)
+        signal = _load_for(signal_id=signal_id, actor=actor, may=signal_may_delete)
         _check_version(signal, if_match)
 
         def write(session):

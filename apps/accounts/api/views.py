@@ -214,6 +214,10 @@ class SessionListApi(APIView):
 
 
 class SessionDeleteApi(APIView):
+    def action_allowed(self, request, method: str, data) -> bool:
+        """The browsable API's DELETE button only on one of the caller's own live sessions."""
+        return services.session_may_revoke(principal=request.user, session_id=self.kwargs["session_id"])
+
     @extend_schema(operation_id="auth_sessions_delete", responses={204: None, **error_responses(401, 404, 503)})
     def delete(self, request, session_id: str):
         services.session_revoke(principal=request.user, session_id=session_id, client=client_of(request))
@@ -235,6 +239,10 @@ class UserAdminUpdateApi(APIView):
             if not attrs:
                 raise serializers.ValidationError("Send at least one of: role, is_active.")
             return attrs
+
+    def action_allowed(self, request, method: str, data) -> bool:
+        """Administrators change other accounts only (``user_admin_update`` refuses their own)."""
+        return self.kwargs["user_id"] != request.user.user_id
 
     @extend_schema(operation_id="auth_admin_user_update", request=InputSerializer,
                    responses={200: AdminUserSerializer, **error_responses(400, 401, 403, 404, 409, 503)})

@@ -309,6 +309,17 @@ class SignalDetailApi(CachedResponseMixin, APIView):
             return [AllowAny()]
         return [IsAuthenticatedPrincipal()]
 
+    def action_allowed(self, request, method: str, data) -> bool:
+        """What the browsable API offers on this signal's page (kernel.drf.renderers): the service's rules."""
+        signal = selectors.signal_get(signal_id=self.kwargs["signal_id"])
+        if signal is None:
+            return False
+        if method == "PATCH":
+            return services.signal_may_update(actor=request.user, owner_id=signal.owner_id)
+        if method == "DELETE":
+            return services.signal_may_delete(actor=request.user, owner_id=signal.owner_id)
+        return False
+
     @extend_schema(tags=[TAG], operation_id="trade_signal_retrieve",
                    summary="One signal (history for owner and admins)",
                    parameters=[IF_NONE_MATCH, *_read_headers(200, 304)],
@@ -349,6 +360,11 @@ class SignalDetailApi(CachedResponseMixin, APIView):
 
 class SignalStatusApi(CachedResponseMixin, APIView):
     permission_classes = [IsAdmin]
+
+    def action_allowed(self, request, method: str, data) -> bool:
+        """The review form only for an administrator who may decide on this signal (not their own)."""
+        signal = selectors.signal_get(signal_id=self.kwargs["signal_id"])
+        return signal is not None and services.signal_may_review(actor=request.user, owner_id=signal.owner_id)
 
     @extend_schema(tags=[TAG], operation_id="trade_signal_review",
                    summary="Approve or reject a signal (admin)", request=ReviewInputSerializer,
