@@ -70,6 +70,12 @@ def test_new_passwords_state_the_policy_minimum(document):
     assert minimum == 12
     assert schemas["RegisterInputRequest"]["properties"]["password"]["minLength"] == minimum
     assert schemas["PasswordChangeInputRequest"]["properties"]["new_password"]["minLength"] == minimum
+    from tradesignals.kernel.drf.fields import password_policy_schema
+
+    policy = password_policy_schema()["description"]
+    assert "12 characters" in policy
+    assert schemas["RegisterInputRequest"]["properties"]["password"]["description"] == policy
+    assert schemas["PasswordChangeInputRequest"]["properties"]["new_password"]["description"] == policy
     # Logging in or confirming the current password takes any non-blank text (a wrong one is a 401).
     assert schemas["LoginInputRequest"]["properties"]["password"]["minLength"] == 1
 

@@ -44,8 +44,16 @@ EXAMPLES = ["１０", "²", "٥", "5_0", " 5", "5 ", "5\u00a0", "\u00a05", "\x00
 UNICODE = st.characters(categories=["Nd", "No", "Zs", "Cc", "Mn", "Cf", "Cs", "Pc"])
 
 
+def _resolved(schema: dict) -> dict:
+    """A parameter's schema with a shared enum component (``$ref``) read in place."""
+    if "$ref" in schema:
+        return SCHEMA["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
 def _parameters(path: str) -> dict[str, dict]:
-    return {p["name"]: p["schema"] for p in SCHEMA["paths"][path]["get"].get("parameters", []) if p["in"] == "query"}
+    return {p["name"]: _resolved(p["schema"]) for p in SCHEMA["paths"][path]["get"].get("parameters", [])
+            if p["in"] == "query"}
 
 
 def _members(schema: dict) -> tuple[str, ...] | None:

@@ -1,7 +1,6 @@
 """HTTP API of the accounts slice: thin views — parse, call a service or selector, render."""
 from __future__ import annotations
 
-from django.contrib.auth import password_validation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -31,6 +30,7 @@ from tradesignals.kernel.drf.fields import (
     StrictEmailField,
     StrictInputSerializer,
     is_identifier,
+    password_policy_schema,
 )
 from tradesignals.kernel.drf.permissions import IsAdmin
 from tradesignals.kernel.drf.schema import error_responses
@@ -55,15 +55,6 @@ def _page(request, rows, limit: int, *, scope: str, query: dict, sort_field: str
     return items, pagination.next_url(request.path, query=query, cursor=cursor)
 
 
-def _password_schema() -> dict:
-    """The one rule of the password policy a schema can state, its minimum length (the settings'
-    ``MinimumLengthValidator``). The others — not a common password, not like the email or the name — no
-    schema can: they are the 400 the operations taking a new password document beyond their schema."""
-    lengths = [validator.min_length for validator in password_validation.get_default_password_validators()
-               if isinstance(validator, password_validation.MinimumLengthValidator)]
-    return {"minLength": max(lengths, default=1)}
-
-
 class PublicApi(APIView):
     """Endpoints reached without an access token (a stale Authorization header must not 401 a login)."""
 
@@ -72,12 +63,14 @@ class PublicApi(APIView):
 
 
 class UserRegisterApi(PublicApi):
+    """Create an account (role ``user``) and log it in: the response carries the first token pair."""
+
     class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "RegisterInput"
 
         email = StrictEmailField(max_length=254)
-        password = StrictCharField(max_length=256, trim_whitespace=False, schema=_password_schema)
+        password = StrictCharField(max_length=256, trim_whitespace=False, schema=password_policy_schema)
         display_name = StrictCharField(min_length=1, max_length=80, required=False)
 
     @extend_schema(operation_id="auth_register", request=InputSerializer,
@@ -90,6 +83,8 @@ class UserRegisterApi(PublicApi):
 
 
 class UserLoginApi(PublicApi):
+    """Exchange email and password for a token pair; every failure is the same 401 (no account enumeration)."""
+
     class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "LoginInput"
@@ -107,6 +102,8 @@ class UserLoginApi(PublicApi):
 
 
 class TokenRefreshApi(PublicApi):
+    """Rotate a refresh token: a new pair, the old refresh token spent (its reuse ends the whole session)."""
+
     class InputSerializer(StrictInputSerializer):
         class Meta:
             ref_name = "RefreshInput"
@@ -183,7 +180,7 @@ class UserPasswordChangeApi(APIView):
             ref_name = "PasswordChangeInput"
 
         current_password = StrictCharField(max_length=256, trim_whitespace=False)
-        new_password = StrictCharField(max_length=256, trim_whitespace=False, schema=_password_schema)
+        new_password = StrictCharField(max_length=256, trim_whitespace=False, schema=password_policy_schema)
 
     @extend_schema(operation_id="auth_password_change", request=InputSerializer,
                    responses={204: None, **error_responses(400, 401, 429, 503)})
