@@ -1,28 +1,41 @@
-"""Cache keys of the users app and their invalidation, over the kernel CacheService.
+"""Cache keys of the users app and their invalidation, over the kernel cache.
 
-``GET /users/me`` is cached per user as the rendered JSON bytes; every change of the profile (an edit, a
-projected event, a signal count) deletes the entry after its commit — the services send
+``GET /users/me`` is cached per user as the rendered JSON bytes, read through the kernel read-through (one
+build per miss, cluster-wide) in a namespace of its own per user; every change of the profile (an edit, a
+projected event, a signal count) bumps that namespace after its commit — the services send
 ``services.profile_changed`` and ``receivers.on_profile_changed`` calls ``me_invalidate``, the one caller of it.
-The CacheService turns a Redis outage into a miss, never an error.
+A bump that cannot reach Redis is replayed when it answers again; an outage is a miss, never an error.
 """
 from __future__ import annotations
 
-from tradesignals.kernel.cache import get_cache
+from collections.abc import Callable
+
+from tradesignals.kernel.cache import Cached, entry_key, get_cache, read_through
+
+_ME_SUFFIX = "body"
 
 
-def me_key(user_id: str) -> str:
+def me_namespace(user_id: str) -> str:
     return f"users:me:{user_id}"
 
 
+def me_read_through(user_id: str, build: Callable[[], bytes | None]) -> Cached:
+    """The caller's rendered profile: cached bytes, or ``build()``'s (stored unless ``None``, which is how
+    a profile that must not be cached — the claims-built stand-in — stays out)."""
+    return read_through(me_namespace(user_id), _ME_SUFFIX, build)
+
+
 def me_get(user_id: str) -> bytes | None:
-    return get_cache().get(me_key(user_id))
+    return get_cache().current(me_namespace(user_id), _ME_SUFFIX)[1]
 
 
 def me_set(user_id: str, body: bytes) -> None:
-    get_cache().set(me_key(user_id), body)
+    cache = get_cache()
+    generation = cache.generation(me_namespace(user_id))
+    if generation is not None:
+        cache.set(entry_key(me_namespace(user_id), generation, _ME_SUFFIX), body)
 
 
 def me_invalidate(user_id: str) -> None:
-    # Called after the change is committed. A reader that fetched the old profile just before may still
-    # store it; CACHE_TTL_SECONDS bounds that window.
-    get_cache().delete(me_key(user_id))
+    # Called after the change is committed: every entry of the user's namespace is orphaned at once.
+    get_cache().bump(me_namespace(user_id))

@@ -22,9 +22,7 @@ BACKENDS = ("tradesignals.kernel.cache", "django.core.cache", "django_redis")
 # Method names through which a cache drops what it holds.
 DROPPING = {"delete", "delete_many", "bump", "bump_many", "clear"}
 # Functions of a cache module that drop something that is not a cached read, each with the reason.
-NOT_INVALIDATION = {
-    ("signals", "read_through"): "deletes only the stampede lock it took itself",
-}
+NOT_INVALIDATION: dict[tuple[str, str], str] = {}
 
 
 def _parse(path: Path) -> ast.Module:
