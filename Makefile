@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint boundaries pytest install clean
+.PHONY: run test test-unit lint boundaries pytest install clean
 
 # Two pip calls (pip refuses to mix hashed and unhashed lines): the hashed production lock alone with
 # --require-hashes, then the dev tools, which leave the already-satisfied production pins in place.
@@ -32,6 +32,10 @@ pytest: $(STAMP)
 	bash tests/run.sh $(BIN)/python $(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint boundaries pytest
+
+# The unit tier alone (tests/unit: pure logic, no server, seconds); `make test` runs it too, with everything else.
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var/ .pytest_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -87,9 +88,37 @@ def _clean_mongo() -> None:
                 db[name].delete_many({})
 
 
+UNIT_DIR = Path(__file__).resolve().parent / "unit"
+# Fixtures that start or need a server: a unit test asking for one is a collection error, so the unit tier
+# stays runnable with no MongoDB, Redis, nginx or browser.
+SERVER_FIXTURES = frozenset({"mongo_server", "mongo_uri", "redis_server_url", "client", "api_client", "browser",
+                             "live_server", "db"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark everything under tests/unit ``unit`` (``-m unit`` selects the tier wherever it is run from) and
+    refuse a unit test that asks for a server fixture."""
+    for item in items:
+        if UNIT_DIR in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.unit)
+            needed = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+            if needed:
+                raise pytest.UsageError(f"{item.nodeid} is a unit test but asks for {sorted(needed)}: "
+                                        "move it out of tests/unit")
+
+
 @pytest.fixture(autouse=True)
-def clean_state(mongo_uri, redis_server_url, settings):
-    """Every test starts with empty collections (indexes kept), an empty Redis db and empty local caches."""
+def clean_state(request):
+    """Every test starts with empty collections (indexes kept), an empty Redis db and empty local caches.
+
+    Unit tests touch no server, so they get none of this: requesting the server fixtures here (rather than as
+    arguments) is what keeps ``make test-unit`` free of MongoDB and Redis."""
+    if request.node.get_closest_marker("unit"):
+        yield
+        return
+    request.getfixturevalue("mongo_uri")
+    redis_server_url = request.getfixturevalue("redis_server_url")
+    settings = request.getfixturevalue("settings")
     import redis
     from django.core.cache import caches
 

@@ -116,23 +116,6 @@ def test_recently_reviewed_scans_its_declared_index(reviewer, index):
         assert scans == [index], query
 
 
-def test_chart_geometry_stacks_each_day_and_labels_weekly_back_from_today():
-    from apps.signals.console import chart
-
-    days = [selectors.DayCounts(day=date(2026, 3, 2) + timedelta(days=i), counts={"pending": 0, "approved": 0,
-                                                                                  "rejected": 0})
-            for i in range(30)]
-    days[-1] = selectors.DayCounts(day=days[-1].day, counts={"pending": 1, "approved": 2, "rejected": 0})
-    geometry = chart.stacked_bars(days)
-    bars = geometry["bars"]
-    assert [(bar.status, bar.label) for bar in bars] == [("pending", "2026-03-31: 1 pending"),
-                                                         ("approved", "2026-03-31: 2 approved")]
-    assert geometry["max"] == 5  # the next 1-2-5 step above the tallest day (3)
-    assert bars[0].y + bars[0].height == geometry["baseline"] and bars[1].y + bars[1].height == bars[0].y
-    assert bars[1].height == 2 * bars[0].height
-    assert [label.text for label in geometry["labels"]] == ["Mar 03", "Mar 10", "Mar 17", "Mar 24", "Mar 31"]
-
-
 def test_queue_and_counts_are_served_from_the_cache_until_any_signal_changes():
     from apps.signals.selectors import mongo_queries
 

@@ -135,12 +135,6 @@ def test_a_stale_hint_is_not_used(collection, monkeypatch):
     assert queries > 3  # searched again from the top, as on a cold read
 
 
-def test_equals_builds_no_predicate_for_no_residual_filters():
-    assert keyset.equals({}) is None
-    assert keyset.equals({"a": 1})({"a": 1, "b": 2}) is True
-    assert keyset.equals({"a": 1})({"a": 2}) is False
-
-
 def test_ties_and_a_selective_residual_end_and_match_one_sorted_query(collection):
     moment = NOW - timedelta(minutes=30)
     collection.insert_many([{"kind": "a", "at": moment, "n": i} for i in range(500)])

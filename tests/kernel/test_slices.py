@@ -25,13 +25,6 @@ def run(env: dict, *args: str) -> subprocess.CompletedProcess:
                           env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "settings.test", **env})
 
 
-def test_parse_defaults_to_all_and_rejects_unknown():
-    assert slices.parse(None) == ("accounts", "users", "signals")
-    assert slices.parse(" signals , accounts ") == ("accounts", "signals")
-    with pytest.raises(Exception, match="unknown slice.*payments"):
-        slices.parse("signals,payments")
-
-
 @pytest.mark.parametrize("name", ["accounts", "users", "signals"])
 def test_each_slice_boots_alone_and_mounts_only_itself(name):
     env = {"TRADESIGNALS_SLICES": name, "EVENT_BUS": "redis"}
