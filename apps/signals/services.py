@@ -8,8 +8,6 @@ document. After the commit the Django signals below are sent; cache invalidation
 """
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
@@ -41,6 +39,7 @@ from tradesignals.kernel.errors import (
     ValidationFailed,
 )
 from tradesignals.kernel.identity import Principal
+from tradesignals.kernel.retry import WriteLost, is_write_conflict, retry_on_conflict
 
 # Sent after a commit with ``change=SignalChange``.
 signal_saved = django.dispatch.Signal()           # created or edited
@@ -51,7 +50,6 @@ owner_signals_changed = django.dispatch.Signal()
 
 EDITABLE = ("symbol", "direction", "entry_price", "stop_loss", "take_profit", "timeframe", "rationale",
             "image_url")
-_RETRIES = 8
 
 
 @dataclass(frozen=True)
@@ -72,14 +70,6 @@ def _change_of(signal: TradeSignal, *, old_status: str, was_public: bool) -> Sig
     return SignalChange(signal_id=str(signal.id), owner_id=signal.owner_id, old_status=old_status,
                         new_status=signal.status, was_public=was_public, is_public=_public(signal),
                         version=signal.version)
-
-
-class _LostRace(Exception):
-    """The conditional write matched nothing (or the transaction hit a write conflict)."""
-
-
-def _is_write_conflict(exc: OperationFailure) -> bool:
-    return exc.code == 112 or exc.has_error_label("TransientTransactionError")
 
 
 def _public(signal: TradeSignal | None) -> bool:
@@ -187,22 +177,17 @@ def _conditional_write(write) -> None:
         with events.atomic("signals") as session:
             write(session)
     except OperationFailure as exc:
-        if not _is_write_conflict(exc):
+        if not is_write_conflict(exc):
             raise
-        raise _LostRace() from None
+        raise WriteLost() from None
 
 
-def _retrying(if_match: Collection[int] | None, attempt):
-    """Retry a lost race on a fresh read. Racers that collide in one transaction can both lose, so each
-    retry waits a short random time (exponential, jittered) to let one of them through."""
-    for retry in range(_RETRIES):
-        try:
-            return attempt()
-        except _LostRace:
-            if if_match is not None:
-                raise PreconditionFailed("The signal was changed by someone else; reload it and retry.") from None
-            time.sleep(random.uniform(0, 0.004 * 2 ** retry))  # noqa: S311 - jitter, not cryptography
-    raise Conflict("The signal is being changed concurrently; retry.")
+def _lost_race(if_match: Collection[int] | None) -> dict:
+    """What ``retry_on_conflict`` raises for a signal write that keeps losing (409), or at once for a caller
+    whose ``If-Match`` version lost (412)."""
+    return {"conflict": Conflict("The signal is being changed concurrently; retry."),
+            "precondition": None if if_match is None else PreconditionFailed(
+                "The signal was changed by someone else; reload it and retry.")}
 
 
 def _transition(*, from_status: str, to_status: str, by: str, at, reason: str | None) -> Transition:
@@ -264,7 +249,7 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict,
             result = _collection().update_one({"_id": signal.id, "version": signal.version}, update,
                                               session=session)
             if result.matched_count != 1:
-                raise _LostRace()
+                raise WriteLost()
             events.publish(signal_events.UPDATED, key=str(signal.id), producer=signal_events.PRODUCER, data={
                 "signal_id": str(signal.id), "owner_id": signal.owner_id, "old_status": old_status,
                 "new_status": enums.PENDING, "version": signal.version + 1,
@@ -279,7 +264,7 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict,
             signal.history.append(transition)
         return signal, old_status, was_public
 
-    signal, old_status, was_public = _retrying(if_match, attempt)
+    signal, old_status, was_public = retry_on_conflict(attempt, **_lost_race(if_match))
     signal_saved.send(sender=TradeSignal, change=_change_of(signal, old_status=old_status, was_public=was_public))
     return signal
 
@@ -318,7 +303,7 @@ def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str 
             result = _collection().update_one({"_id": signal.id, "version": signal.version}, update,
                                               session=session)
             if result.matched_count != 1:
-                raise _LostRace()
+                raise WriteLost()
             events.publish(signal_events.STATUS_CHANGED, key=str(signal.id), producer=signal_events.PRODUCER,
                            data={"signal_id": str(signal.id), "owner_id": signal.owner_id, "symbol": signal.symbol,
                                  "old_status": old_status, "new_status": status, "reason": reason,
@@ -330,7 +315,7 @@ def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str 
         signal.history.append(transition)
         return signal, old_status, was_public
 
-    signal, old_status, was_public = _retrying(if_match, attempt)
+    signal, old_status, was_public = retry_on_conflict(attempt, **_lost_race(if_match))
     change = _change_of(signal, old_status=old_status, was_public=was_public)
     signal_status_changed.send(sender=TradeSignal, change=change)
     return signal
@@ -346,14 +331,14 @@ def signal_delete(*, signal_id: str, actor: Principal, if_match: Collection[int]
         def write(session):
             result = _collection().delete_one({"_id": signal.id, "version": signal.version}, session=session)
             if result.deleted_count != 1:
-                raise _LostRace()
+                raise WriteLost()
             events.publish(signal_events.DELETED, key=str(signal.id), producer=signal_events.PRODUCER, data={
                 "signal_id": str(signal.id), "owner_id": signal.owner_id, "status": signal.status})
 
         _conditional_write(write)
         return signal
 
-    signal = _retrying(if_match, attempt)
+    signal = retry_on_conflict(attempt, **_lost_race(if_match))
     signal_deleted.send(sender=TradeSignal, change=SignalChange(
         signal_id=str(signal.id), owner_id=signal.owner_id, old_status=signal.status, new_status=None,
         was_public=_public(signal), is_public=False, version=None))

@@ -29,10 +29,11 @@ from apps.users.models import DISPLAY_NAME_MAX, STATUSES, Profile, SignalState
 from tradesignals.kernel import events
 from tradesignals.kernel.errors import Conflict, ValidationFailed
 from tradesignals.kernel.identity import ROLES, Principal
+from tradesignals.kernel.retry import WriteLost, is_write_conflict, retry_on_conflict
 
 logger = logging.getLogger(__name__)
 ALIAS = "users"
-_RETRIES = 20
+_TRIES = 20  # more than the kernel default: event projections of one user contend on one document
 _COUNT_FIELD = {status: f"signals_{status}" for status in STATUSES}
 EDITABLE_FIELDS = ("display_name", "bio", "avatar_url")
 
@@ -43,10 +44,6 @@ profile_changed = django.dispatch.Signal()
 
 def _profile_changed(user_id: str, fields) -> None:
     profile_changed.send(sender=Profile, user_id=user_id, fields=frozenset(fields))
-
-
-class _Stale(Exception):
-    """Someone else wrote the document between our read and our write: read again."""
 
 
 class ProjectionLagging(Exception):
@@ -81,17 +78,16 @@ def _new_profile_son(user_id: str) -> dict:
     return Profile(id=user_id).to_mongo().to_dict()
 
 
-def _is_transient(exc: PyMongoError) -> bool:
-    return isinstance(exc, DuplicateKeyError) or (
-        hasattr(exc, "has_error_label") and exc.has_error_label("TransientTransactionError")
-    )
+def _lost_race(exc: PyMongoError) -> bool:
+    """A concurrent writer won: a duplicate ``_id`` (an insert beaten by another) or a write conflict."""
+    return isinstance(exc, DuplicateKeyError) or is_write_conflict(exc)
 
 
 def _profile_write(user_id: str, mutate: Callable[[dict], None], *, session=None) -> tuple[Profile, dict]:
     """Read, mutate, validate and conditionally write one profile; return it and the changed fields.
 
     Only changed fields are ``$set`` (with a ``rev`` check), so concurrent ``$inc`` of counts never get
-    overwritten. Raises ``_Stale`` when the document moved under us.
+    overwritten. Raises ``WriteLost`` when the document moved under us.
     """
     raw = _profiles().find_one({"_id": user_id}, session=session)
     current = raw or _new_profile_son(user_id)
@@ -108,25 +104,22 @@ def _profile_write(user_id: str, mutate: Callable[[dict], None], *, session=None
         try:
             _profiles().insert_one(merged, session=session)
         except DuplicateKeyError:
-            raise _Stale from None
+            raise WriteLost() from None
         return document, changes
     result = _profiles().update_one({"_id": user_id, "rev": current.get("rev", 0)},
                                     {"$set": changes, "$inc": {"rev": 1}}, session=session)
     if not result.matched_count:
-        raise _Stale
+        raise WriteLost()
     return document, changes
 
 
 def _profile_mutate(user_id: str, mutate: Callable[[dict], None]) -> dict:
-    for _ in range(_RETRIES):
-        try:
-            _profile, changes = _profile_write(user_id, mutate)
-        except _Stale:
-            continue
-        if changes:
-            _profile_changed(user_id, changes)
-        return changes
-    raise Conflict("The profile is being changed concurrently; retry.")
+    _profile, changes = retry_on_conflict(
+        lambda: _profile_write(user_id, mutate), tries=_TRIES,
+        conflict=Conflict("The profile is being changed concurrently; retry."))
+    if changes:
+        _profile_changed(user_id, changes)
+    return changes
 
 
 # --- projection: user.* ---------------------------------------------------------------------------------
@@ -211,7 +204,8 @@ def signal_count_apply(*, signal_id: str, owner_id: str, status: str, version: i
         raise ValueError(f"unknown status {status!r}")
     signal_id, owner_id = str(signal_id), str(owner_id)
     client = get_connection(ALIAS)
-    for _ in range(_RETRIES):
+
+    def attempt() -> dict:
         try:
             with client.start_session() as session, session.start_transaction():
                 delta = _signal_transition(signal_id=signal_id, owner_id=owner_id, status=status,
@@ -222,13 +216,16 @@ def signal_count_apply(*, signal_id: str, owner_id: str, status: str, version: i
                     _profiles().update_one({"_id": owner_id}, {"$inc": delta, "$setOnInsert": defaults},
                                            upsert=True, session=session)
         except PyMongoError as exc:
-            if _is_transient(exc):
-                continue
+            if _lost_race(exc):
+                raise WriteLost() from None
             raise
-        if delta:
-            _profile_changed(owner_id, delta)
         return delta
-    raise Conflict("Signal counts are being changed concurrently; retry.")
+
+    delta = retry_on_conflict(attempt, tries=_TRIES,
+                              conflict=Conflict("Signal counts are being changed concurrently; retry."))
+    if delta:
+        _profile_changed(owner_id, delta)
+    return delta
 
 
 # --- profile edits (PATCH /users/me) ---------------------------------------------------------------------
@@ -262,7 +259,7 @@ def profile_update(*, principal: Principal, changes: dict) -> Profile:
         if "avatar_url" in changes:
             p["avatar_url"] = changes["avatar_url"]
 
-    for _ in range(_RETRIES):
+    def attempt() -> tuple[Profile, dict]:
         try:
             with events.atomic(ALIAS) as session:
                 stored, written = _profile_write(user_id, mutate, session=session)
@@ -273,16 +270,17 @@ def profile_update(*, principal: Principal, changes: dict) -> Profile:
                         data=user_events.profile_updated_data(user_id=user_id,
                                                               display_name=profile.display_name),
                     )
-        except _Stale:
-            continue
         except PyMongoError as exc:
-            if _is_transient(exc):
-                continue
+            if _lost_race(exc):
+                raise WriteLost() from None
             raise
-        if written:
-            _profile_changed(user_id, written)
-        return profile
-    raise Conflict("The profile is being changed concurrently; retry.")
+        return profile, written
+
+    profile, written = retry_on_conflict(
+        attempt, tries=_TRIES, conflict=Conflict("The profile is being changed concurrently; retry."))
+    if written:
+        _profile_changed(user_id, written)
+    return profile
 
 
 # --- notifications ---------------------------------------------------------------------------------------------
