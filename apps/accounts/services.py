@@ -50,6 +50,7 @@ from apps.accounts.models import AuditEntry, Session, User
 from apps.accounts.tokens import TokenPair, issue_pair, new_id
 from tradesignals.kernel import events, ratelimit, revocation
 from tradesignals.kernel import tokens as kernel_tokens
+from tradesignals.kernel.clock import utcnow
 from tradesignals.kernel.context import current_request_id
 from tradesignals.kernel.errors import (
     Conflict,
@@ -80,12 +81,6 @@ class Client:
 
 
 # --- small helpers ------------------------------------------------------------------------------------
-
-
-def _now() -> datetime:
-    """Now, at MongoDB's millisecond precision (so what we return equals what we stored)."""
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def normalize_email(email: str) -> str:
@@ -122,7 +117,7 @@ def audit_record(*, type: str, client: Client | None = None, user_id: str | None
     """Append one security audit entry (inside the caller's transaction when ``session`` is given)."""
     client = (client or Client()).trimmed()
     entry = AuditEntry(
-        id=ObjectId(), type=type, at=_now(), user_id=user_id, actor_id=actor_id, email=email,
+        id=ObjectId(), type=type, at=utcnow(), user_id=user_id, actor_id=actor_id, email=email,
         ip=client.ip or None, user_agent=client.user_agent or None, request_id=current_request_id(),
         details=details or {},
     )
@@ -188,7 +183,7 @@ class _Subject:
 def _new_user(*, user_id: ObjectId, email: str, password: str, display_name: str, role: str) -> tuple[User, dict]:
     """A new active account (password checked and hashed) and its validated document, not yet stored."""
     _validate_password(password, email=email, display_name=display_name)
-    now = _now()
+    now = utcnow()
     user = User(id=user_id, email=email, password=make_password(password), display_name=display_name,
                 role=role, is_active=True, epoch=0, created_at=now, updated_at=now)
     return user, _validated(user)
@@ -215,7 +210,7 @@ def _validate_password(password: str, *, email: str, display_name: str | None, f
 
 
 def _new_session(*, user_id: str, epoch: int, family: str, refresh_jti: str, client: Client) -> dict:
-    now = _now()
+    now = utcnow()
     client = client.trimmed()
     return _validated(Session(
         id=family, user_id=user_id, current_jti=refresh_jti, epoch=epoch, user_agent=client.user_agent,
@@ -247,13 +242,13 @@ def _revoke_sessions(query: dict, *, reason: str, tx=None) -> list[str]:
     ids = [doc["_id"] for doc in _sessions().find(query, {"_id": 1}, session=tx)]
     if ids:
         _sessions().update_many({"_id": {"$in": ids}, "revoked_at": None},
-                                {"$set": {"revoked_at": _now(), "revoked_reason": reason}}, session=tx)
+                                {"$set": {"revoked_at": utcnow(), "revoked_reason": reason}}, session=tx)
     return ids
 
 
 def _bump_epoch(user_id: ObjectId, *, tx, extra_set: dict | None = None, expect: dict | None = None) -> dict | None:
     """Increment the durable epoch (and apply ``extra_set``) atomically; ``None`` if ``expect`` no longer holds."""
-    update = {"$inc": {"epoch": 1}, "$set": {"updated_at": _now(), **(extra_set or {})}}
+    update = {"$inc": {"epoch": 1}, "$set": {"updated_at": utcnow(), **(extra_set or {})}}
     return _users().find_one_and_update({"_id": user_id, **(expect or {})}, update, session=tx,
                                         return_document=ReturnDocument.AFTER)
 
@@ -315,7 +310,7 @@ def session_login(*, email: str, password: str, client: Client = Client()) -> tu
                      details={"session_id": pair.family}, session=tx)
     # Outside the transaction: concurrent logins of one account would otherwise conflict on the user
     # document (WriteConflict); the last-login time is informational, its last writer may win.
-    _users().update_one({"_id": user.id}, {"$set": {"last_login_at": _now()}})
+    _users().update_one({"_id": user.id}, {"$set": {"last_login_at": utcnow()}})
     revocation.raise_epoch(str(user.id), user.epoch)  # re-mirror in case the store lost it
     return user, pair
 
@@ -335,7 +330,7 @@ def session_refresh(*, refresh_token: str, client: Client = Client()) -> TokenPa
         raise _refuse_refresh()
     ratelimit.hit(None, group="accounts:refresh:family", key=str(family), rate=_rates()["refresh_family"])
     session = selectors.session_get(session_id=str(family))
-    now = _now()
+    now = utcnow()
     if session is None or session.user_id != user_id or session.revoked_at is not None or session.expires_at <= now:
         raise _refuse_refresh()
     if session.current_jti != jti:
@@ -359,7 +354,7 @@ def session_refresh(*, refresh_token: str, client: Client = Client()) -> TokenPa
     if result.modified_count != 1:
         current = selectors.session_get(session_id=session.id)
         if current is not None and current.revoked_at is None and current.current_jti != jti:
-            _not_current(current, jti=jti, now=_now(), client=client)  # lost a race with another use
+            _not_current(current, jti=jti, now=utcnow(), client=client)  # lost a race with another use
         raise _refuse_refresh()
     revocation.raise_epoch(user_id, user.epoch)
     return _issue(user, family=session.id, refresh_jti=new_jti)
@@ -423,7 +418,7 @@ def _refresh_is_current(claims: dict) -> bool:
         return False
     session = selectors.session_get(session_id=str(family))
     if session is None or session.user_id != user_id or session.revoked_at is not None \
-            or session.expires_at <= _now() or session.current_jti != claims["jti"]:
+            or session.expires_at <= utcnow() or session.current_jti != claims["jti"]:
         return False
     user = selectors.user_get(user_id=user_id)
     if user is None or not user.is_active or session.epoch < user.epoch:
@@ -473,7 +468,7 @@ def _own_live_session(*, principal: Principal, session_id: str):
     """The caller's own session if it is still live, else ``None`` (someone else's is never distinguished)."""
     session = selectors.session_get(session_id=session_id)
     if session is None or session.user_id != principal.user_id or session.revoked_at is not None \
-            or session.expires_at <= _now():
+            or session.expires_at <= utcnow():
         return None
     return session
 

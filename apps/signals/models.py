@@ -7,7 +7,6 @@ support); the Document still defines the fields, the validation and the indexes.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
@@ -37,12 +36,6 @@ INDEXES = {
     "reviewed_recent": ("-review.at", "-id"),
     "reviewer_recent": ("review.by", "-review.at", "-id"),
 }
-
-
-def now() -> datetime:
-    """Millisecond precision, like BSON dates, so a cursor built from a read equals the stored value."""
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 # -- field rules ---------------------------------------------------------------------------------------

@@ -27,10 +27,10 @@ from apps.signals.models import (
     normalize_rationale,
     normalize_reason,
     normalize_symbol,
-    now,
     price_order_errors,
 )
 from tradesignals.kernel import events
+from tradesignals.kernel.clock import utcnow
 from tradesignals.kernel.errors import (
     Conflict,
     NotFound,
@@ -203,7 +203,7 @@ def signal_create(*, owner_id: str, owner_name: str, symbol: str, direction: str
                      "stop_loss": stop_loss, "take_profit": take_profit, "timeframe": timeframe,
                      "rationale": rationale, "image_url": image_url})
     _check_prices(values)
-    moment = now()
+    moment = utcnow()
     signal = TradeSignal(owner_id=owner_id, owner_name=owner_name or "", owner_active=True,
                          status=enums.PENDING, review=None, history=[], version=1,
                          created_at=moment, updated_at=moment, **values)
@@ -233,7 +233,7 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict,
         _check_version(signal, if_match)
         merged = {name: getattr(signal, name) for name in EDITABLE} | changes
         _check_prices(merged)
-        old_status, was_public, moment = signal.status, _public(signal), now()
+        old_status, was_public, moment = signal.status, _public(signal), utcnow()
         fields = TradeSignal._fields
         update = {"$set": {name: None if value is None else fields[name].to_mongo(value)
                            for name, value in changes.items()}}
@@ -291,7 +291,7 @@ def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str 
         old_status, was_public = signal.status, _public(signal)
         if (old_status, status) not in enums.TRANSITIONS:
             raise Conflict(f"The signal is already {old_status}.", details={"status": old_status})
-        moment = now()
+        moment = utcnow()
         review = Review(by=actor.user_id, at=moment, reason=reason)
         transition = _transition(from_status=old_status, to_status=status, by=actor.user_id, at=moment,
                                  reason=reason)
@@ -351,7 +351,7 @@ def _owner_signal_ids(owner_id: str) -> list[str]:
 def _owner_update(*, owner_id: str, match: dict, values: dict) -> int:
     """Set ``values`` on every signal of ``owner_id`` matching ``match`` (idempotent: re-running is a no-op)."""
     query = {"owner_id": owner_id, **match}
-    result = _collection().update_many(query, {"$set": {**values, "updated_at": now()}, "$inc": {"version": 1}})
+    result = _collection().update_many(query, {"$set": {**values, "updated_at": utcnow()}, "$inc": {"version": 1}})
     if result.modified_count:
         owner_signals_changed.send(sender=TradeSignal, owner_id=owner_id, signal_ids=_owner_signal_ids(owner_id))
     return result.modified_count

@@ -27,6 +27,7 @@ from apps.users import events as user_events
 from apps.users import selectors
 from apps.users.models import DISPLAY_NAME_MAX, STATUSES, Profile, SignalState
 from tradesignals.kernel import events
+from tradesignals.kernel.clock import utcnow
 from tradesignals.kernel.errors import Conflict, ValidationFailed
 from tradesignals.kernel.identity import ROLES, Principal
 from tradesignals.kernel.retry import WriteLost, is_write_conflict, retry_on_conflict
@@ -48,10 +49,6 @@ def _profile_changed(user_id: str, fields) -> None:
 
 class ProjectionLagging(Exception):
     """The projection does not know a fact yet; raising makes the bus redeliver the event later."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _us(moment: datetime) -> int:
@@ -96,7 +93,7 @@ def _profile_write(user_id: str, mutate: Callable[[dict], None], *, session=None
     changes = {name: value for name, value in work.items() if current.get(name) != value}
     if not changes and raw is not None:
         return Profile._from_son(current), {}
-    changes["updated_at"] = _now()
+    changes["updated_at"] = utcnow()
     merged = {**current, **changes}
     document = Profile._from_son(merged)
     document.validate()
@@ -252,7 +249,7 @@ def profile_update(*, principal: Principal, changes: dict) -> Profile:
     def mutate(p: dict) -> None:
         if "display_name" in changes and changes["display_name"] != p.get("display_name"):
             name = changes["display_name"]
-            stamp = max(_us(_now()), p.get("display_name_at_us", 0) + 1)
+            stamp = max(_us(utcnow(exact=True)), p.get("display_name_at_us", 0) + 1)
             p.update(display_name=name, display_name_lc=name.lower(), display_name_at_us=stamp)
         if "bio" in changes:
             p["bio"] = changes["bio"] or ""

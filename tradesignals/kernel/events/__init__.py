@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 
+from tradesignals.kernel.clock import isoformat, utcnow
 from tradesignals.kernel.context import current_request_id
 from tradesignals.kernel.events.outbox import OUTBOX_COLLECTION
 from tradesignals.kernel.events.registry import EventSchemaError, register_schema, unregister_schema
@@ -35,8 +35,9 @@ __all__ = ["OUTBOX_COLLECTION", "Event", "EventSchemaError", "atomic", "deliver"
            "subscribe", "subscribers", "unregister_schema"]
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+def _occurred_now() -> str:
+    # An ordering stamp, never stored as a date: exact, so two facts of one millisecond keep their order.
+    return isoformat(utcnow(exact=True))
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Event:
     producer: str
     version: int = 1
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    occurred_at: str = field(default_factory=_now_iso)
+    occurred_at: str = field(default_factory=_occurred_now)
     request_id: str | None = field(default_factory=current_request_id)
 
     def to_dict(self) -> dict:

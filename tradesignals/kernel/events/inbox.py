@@ -12,11 +12,13 @@ Dead letters of the in-process backend are kept in ``event_dead_letters`` in the
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
+
+from tradesignals.kernel.clock import utcnow
 
 INBOX_COLLECTION = "event_inbox"
 DEAD_LETTER_COLLECTION = "event_dead_letters"
@@ -54,7 +56,7 @@ def claim(app: str, handler: str, event_id: str) -> tuple[Claim, int]:
     """Claim one handler run; also return how many earlier runs failed (a crashed run counts as failed)."""
     coll = _db(app)[INBOX_COLLECTION]
     key = _key(app, handler, event_id)
-    now = datetime.now(UTC)
+    now = utcnow()
     lease_until = now + timedelta(milliseconds=settings.EVENT_HANDLER_LEASE_MS)
     for _ in range(3):
         try:
@@ -95,7 +97,7 @@ def fail(app: str, handler: str, event_id: str) -> int:
 
 
 def complete(app: str, handler: str, event_id: str) -> None:
-    now = datetime.now(UTC)
+    now = utcnow()
     _db(app)[INBOX_COLLECTION].update_one(
         {"_id": _key(app, handler, event_id)},
         {"$set": {"status": "done", "done_at": now,
@@ -107,7 +109,7 @@ def complete(app: str, handler: str, event_id: str) -> None:
 def dead_letter(app: str, *, envelope, error: str, attempts: int) -> None:
     _db(app)[DEAD_LETTER_COLLECTION].insert_one({
         "app": app, "envelope": envelope, "error": error[:2000], "attempts": attempts,
-        "at": datetime.now(UTC),
+        "at": utcnow(),
     })
 
 

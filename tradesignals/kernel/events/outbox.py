@@ -10,9 +10,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+
+from tradesignals.kernel.clock import utcnow
 
 OUTBOX_COLLECTION = "event_outbox"
 
@@ -45,7 +47,7 @@ def ensure_indexes(alias: str) -> None:
 
 
 def new_entry(envelope: dict) -> dict:
-    now = datetime.now(UTC)
+    now = utcnow()
     return {"_id": envelope["id"], "envelope": envelope, "type": envelope["type"], "key": envelope["key"],
             "status": "pending", "seq": next_seq(), "created_at": now, "attempts": 0, "next_attempt_at": now,
             "lease_until": None}
@@ -79,7 +81,7 @@ def release(alias: str, ids: list[str]) -> None:
 def mark_sent(alias: str, ids: list[str], *, dead_lettered: bool = False) -> None:
     if not ids:
         return
-    now = datetime.now(UTC)
+    now = utcnow()
     update = {"status": "sent", "sent_at": now, "expires_at": now + timedelta(seconds=settings.EVENT_PROCESSED_TTL)}
     if dead_lettered:
         update["dead_lettered"] = True
@@ -94,7 +96,7 @@ def backoff_seconds(attempts: int) -> float:
 def mark_retry(alias: str, entry: dict, error: str) -> int:
     """Count a failed attempt and schedule the next one with exponential backoff; return the attempts."""
     attempts = entry.get("attempts", 0) + 1
-    next_at = datetime.now(UTC) + timedelta(seconds=backoff_seconds(attempts))
+    next_at = utcnow() + timedelta(seconds=backoff_seconds(attempts))
     collection(alias).update_one(
         {"_id": entry["_id"], "status": "pending"},
         {"$set": {"attempts": attempts, "next_attempt_at": next_at, "last_error": error[:500],

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from pymongo.errors import ConnectionFailure
 
+from tradesignals.kernel.clock import utcnow
 from tradesignals.kernel.events import backends, outbox
 from tradesignals.kernel.events.backends import BrokerUnavailable, Verdict
 
@@ -34,7 +35,7 @@ def flush(alias: str, *, keys: set[str] | None = None, backend: backends.Backend
     running at the same time do not both send them; a sender that dies mid-send loses its lease quickly.
     """
     backend = backend or backends.get()
-    now = datetime.now(UTC)
+    now = utcnow()
     waiting: set[str] = set()
     due = []
     for entry in outbox.pending(alias, keys=keys):
