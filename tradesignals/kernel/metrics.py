@@ -42,9 +42,9 @@ EVENTS_CONSUMED = Counter("ts_events_consumed_total", "Events handled by consume
 OTHER = "other"
 UNMATCHED = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# The codes the product answers on purpose (DESIGN §4 plus redirects, 304 and the HTML pages' 403): each is
-# worth its own series (401 vs 403 vs 429 are different alerts). Anything else (a 418 from a library, a 207)
-# is counted in its class, so the label never has more than len(STATUSES) + 5 values.
+# The codes the product answers on purpose (the documented API statuses plus redirects, 304 and the HTML
+# pages' 403): each is worth its own series (401 vs 403 vs 429 are different alerts). Anything else (a 418
+# from a library, a 207) is counted in its class, so the label never has more than len(STATUSES) + 5 values.
 STATUSES = frozenset({200, 201, 204, 301, 302, 303, 304, 400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 429,
                       500, 503})
 MAX_CACHE_NAMESPACES = 32

@@ -130,7 +130,7 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
 
 
 def strip_trailing_slashes(result, generator, request, public):
-    """Document API paths without the trailing slash (DESIGN §4); the slashed form is still accepted."""
+    """Document API paths without the trailing slash (the canonical spelling); the slashed form is still accepted."""
     result["paths"] = {
         (path.rstrip("/") if path.startswith("/api/v1/") else path): item for path, item in result["paths"].items()
     }

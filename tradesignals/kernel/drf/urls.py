@@ -1,4 +1,5 @@
-"""API routes accept an optional trailing slash, without a redirect (DESIGN §4)."""
+"""API routes accept an optional trailing slash, without a redirect: with or without one, a client reaches the
+same view (a redirect would drop a POST body in some clients)."""
 from django.urls import re_path
 
 
