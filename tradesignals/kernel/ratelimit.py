@@ -15,6 +15,7 @@ import functools
 import ipaddress
 import logging
 import time
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core.cache import caches
@@ -111,10 +112,33 @@ def check(request, *, group: str, key: str, rate: str, message: str | None = Non
         raise _refuse(usage, message)
 
 
-VERIFIED_ATTR = "_ts_verified_access"  # (raw token, claims, revocation values | None): one verify per request
+VERIFIED_ATTR = "_ts_verified_access"  # a VerifiedAccess on the request: one verify per request
 
 
-def _gateway_identity(request) -> tuple[str, dict | None]:
+@dataclass(frozen=True)
+class VerifiedAccess:
+    """What the gateway learnt about the request's access token, for the authentication class to reuse."""
+
+    raw: str                         # the token as sent; reused only for this very token
+    claims: dict                     # its verified claims
+    revocation: dict | None = None   # revocation values read in the budget's round trip (None: not read)
+
+
+def verified_access(request, raw: str) -> VerifiedAccess | None:
+    """The gateway's verification of ``raw`` in this request, if it verified that very token."""
+    found = getattr(getattr(request, "_request", request), VERIFIED_ATTR, None)
+    return found if found is not None and found.raw == raw else None
+
+
+@dataclass(frozen=True)
+class GatewayIdentity:
+    """Whom the gateway budget counts a request against."""
+
+    key: str                  # "user:<id>" for a valid access token, else "ip:<bucket>"
+    claims: dict | None       # the token's claims when it is valid
+
+
+def _gateway_identity(request) -> GatewayIdentity:
     """The budget's key and, for a valid access token, its claims."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     raw = header[7:].strip() if header[:7].lower() == "bearer " else request.COOKIES.get(settings.AUTH_ACCESS_COOKIE)
@@ -124,12 +148,12 @@ def _gateway_identity(request) -> tuple[str, dict | None]:
         except ApplicationError:
             pass  # an invalid token is anonymous here; the authentication class answers 401 for it
         else:
-            setattr(request, VERIFIED_ATTR, (raw, claims, None))
-            return "user:" + str(claims["sub"]), claims
-    return "ip:" + ip_bucket(client_ip(request)), None
+            setattr(request, VERIFIED_ATTR, VerifiedAccess(raw=raw, claims=claims))
+            return GatewayIdentity("user:" + str(claims["sub"]), claims)
+    return GatewayIdentity("ip:" + ip_bucket(client_ip(request)), None)
 
 
-def _gateway_hit(request, identity: str, claims: dict | None) -> int | None:
+def _gateway_hit(request, identity: GatewayIdentity) -> int | None:
     """Count one request in the identity's fixed window; the seconds to wait when over budget, else None.
 
     One round trip on Redis (pipelined ``INCR`` + ``EXPIRE``): this runs on every API request. For a
@@ -138,7 +162,8 @@ def _gateway_hit(request, identity: str, claims: dict | None) -> int | None:
     """
     period = max(1, settings.RATE_LIMIT_WINDOW_MS // 1000)
     now = int(time.time())
-    key = f"ts:v1:rl:gw:{now // period}:{identity}"
+    key = f"ts:v1:rl:gw:{now // period}:{identity.key}"
+    claims = identity.claims
     store = caches[settings.RATELIMIT_USE_CACHE]
     if _is_redis(store):
         from django_redis import get_redis_connection
@@ -155,8 +180,7 @@ def _gateway_hit(request, identity: str, claims: dict | None) -> int | None:
         if revocation_keys is not None:
             found = {k: store.client.decode(v) for k, v in zip(revocation_keys, results[2], strict=True)
                      if v is not None}
-            raw, verified, _ = getattr(request, VERIFIED_ATTR)
-            setattr(request, VERIFIED_ATTR, (raw, verified, found))
+            setattr(request, VERIFIED_ATTR, replace(getattr(request, VERIFIED_ATTR), revocation=found))
     else:
         store.add(key, 0, period + 5)
         count = store.incr(key)
@@ -186,7 +210,7 @@ class GatewayRateLimitMiddleware:
     def __call__(self, request):
         if request.path.startswith("/api/") and settings.RATELIMIT_ENABLE:
             try:
-                wait = _gateway_hit(request, *_gateway_identity(request))
+                wait = _gateway_hit(request, _gateway_identity(request))
             except Exception as exc:  # store down: fail open here, authenticated requests still get 503
                 logger.warning("gateway rate-limit store unavailable: %s", exc.__class__.__name__)
                 wait = None

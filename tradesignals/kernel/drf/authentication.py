@@ -16,7 +16,7 @@ from rest_framework_simplejwt.authentication import JWTStatelessUserAuthenticati
 from tradesignals.kernel import revocation, tokens
 from tradesignals.kernel.errors import ApplicationError, PermissionDenied, TokenInvalid
 from tradesignals.kernel.identity import Principal
-from tradesignals.kernel.ratelimit import VERIFIED_ATTR  # (raw, claims, revocation values) left by the gateway
+from tradesignals.kernel.ratelimit import verified_access
 
 
 class AuthError(exceptions.AuthenticationFailed):
@@ -49,11 +49,11 @@ class _PrincipalAuthentication(JWTStatelessUserAuthentication):
         raw = self.raw_token(request)
         if raw is None:
             return None
-        cached = getattr(getattr(request, "_request", request), VERIFIED_ATTR, None)
-        claims, prefetched = (cached[1], cached[2]) if cached and cached[0] == raw else (None, None)
+        gateway = verified_access(request, raw)  # what the gateway verified and read for this token
+        prefetched = gateway.revocation if gateway is not None else None
         try:
-            if claims is not None:
-                validated = tokens.AccessToken.from_verified_claims(raw, claims)  # the gateway's copy
+            if gateway is not None:
+                validated = tokens.AccessToken.from_verified_claims(raw, gateway.claims)
             else:
                 validated = self.get_validated_token(raw)
             user = self.get_user(validated)
