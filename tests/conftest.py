@@ -137,3 +137,56 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def accounts(api_client):
+    """The accounts API driven as a client application would (tests/support/accounts.py)."""
+    from tests.support.accounts import Accounts
+
+    return Accounts(api_client)
+
+
+@pytest.fixture
+def make_caller():
+    """``make_caller(role="user", name=…, user_id=…)``: a caller with its own test client and a real token
+    (``role=None``: anonymous)."""
+    from django.test import Client
+
+    from tests.support.api import Caller
+
+    def make(role: str | None = "user", **kwargs):
+        return Caller(Client(), role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def owner(make_caller):
+    return make_caller("user", name="Olivia Owner")
+
+
+@pytest.fixture
+def other(make_caller):
+    return make_caller("user", name="Otto Other")
+
+
+@pytest.fixture
+def admin(make_caller):
+    return make_caller("admin", name="Ada Admin")
+
+
+@pytest.fixture
+def anonymous(make_caller):
+    return make_caller(None)
+
+
+@pytest.fixture
+def fresh_cache_service():
+    """A cache service with no state left by an earlier test (breaker, stampede locks), reset again after."""
+    from tradesignals.kernel.cache import get_cache, reset_cache
+
+    reset_cache()
+    get_cache().reset_state()
+    yield
+    reset_cache()

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from apps.accounts.models import AuditEntry, User
-from tests.accounts.conftest import PASSWORD, bearer, unique_email
+from tests.support.accounts import PASSWORD, unique_email
+from tests.support.tokens import bearer
 from tradesignals.kernel import events
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.accounts.conftest import PASSWORD, unique_email
+from tests.support.accounts import PASSWORD, unique_email
 
 HTML = {"HTTP_ACCEPT": "text/html,application/xhtml+xml"}
 # What a browser sends when the site's own redirect or link brings it to /auth/refresh/ (Chromium, verified in

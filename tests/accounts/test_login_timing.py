@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from tests.accounts.conftest import PASSWORD, bearer, unique_email
 from tests.accounts.hashers import CountingArgon2idHasher
+from tests.support.accounts import PASSWORD, unique_email
+from tests.support.tokens import bearer
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 import requests
 from django.core.management import call_command
 
-from tests.accounts.conftest import PASSWORD, unique_email
+from tests.support.accounts import PASSWORD, unique_email
 from tests.support.procs import Gunicorn
 from tests.support.servers import PrivateRedis
 

@@ -3,7 +3,7 @@ and client-IP resolution behind trusted proxies. Counters live in the real Redis
 import pytest
 from django.test import RequestFactory
 
-from tests.accounts.conftest import PASSWORD, unique_email
+from tests.support.accounts import PASSWORD, unique_email
 from tradesignals.kernel.ratelimit import client_ip
 
 

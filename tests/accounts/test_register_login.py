@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 
 from apps.accounts.models import User
-from tests.accounts.conftest import PASSWORD, unique_email
+from tests.support.accounts import PASSWORD, unique_email
 from tradesignals.kernel import events
 
 
@@ -47,7 +47,7 @@ def test_register_publishes_user_registered():
     try:
         from rest_framework.test import APIClient
 
-        from tests.accounts.conftest import Accounts
+        from tests.support.accounts import Accounts
 
         body = Accounts(APIClient()).register(display_name="Evented")
     finally:

@@ -4,7 +4,7 @@ import threading
 import jwt
 
 from apps.accounts.models import AuditEntry, Session
-from tests.accounts.conftest import PASSWORD, unique_email
+from tests.support.accounts import PASSWORD, unique_email
 
 
 def claims(token: str) -> dict:

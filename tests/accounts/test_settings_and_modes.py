@@ -6,7 +6,7 @@ import sys
 import pytest
 import requests
 
-from tests.accounts.conftest import PASSWORD, unique_email
+from tests.support.accounts import PASSWORD, unique_email
 from tests.support.procs import ROOT, Gunicorn
 
 STRONG = "k3J9x-Qw8LrT2vNb7YpZ4mHs6DcFa1Ug0Ei5Ro"

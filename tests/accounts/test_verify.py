@@ -14,7 +14,7 @@ import jwt
 import pytest
 from django.conf import settings
 
-from tests.accounts.conftest import PASSWORD, unique_email
+from tests.support.accounts import PASSWORD, unique_email
 from tests.support.tokens import make_token
 
 

@@ -20,6 +20,7 @@ import requests
 from tests.cluster.deployment import LOGIN_LIMIT, Cluster
 from tests.deploy.gateway import nginx_binary
 from tests.support.servers import require, wait_until
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.cluster
 
@@ -63,10 +64,6 @@ class FromAddress(requests.adapters.HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_full_journey_through_the_gateway(cluster):
     base = cluster.url
     trader = register(base, f"trader-{uuid.uuid4().hex[:8]}@example.com")
@@ -76,15 +73,15 @@ def test_full_journey_through_the_gateway(cluster):
     assert admin.status_code == 200 and admin.json()["user"]["role"] == "admin"
     admin_token = admin.json()["access"]
 
-    created = requests.post(f"{base}/api/v1/trade-signals", json=_signal_body(), headers=bearer(trader["access"]),
-                            timeout=30)
+    created = requests.post(f"{base}/api/v1/trade-signals", json=_signal_body(),
+                            headers=bearer(trader["access"], wsgi=False), timeout=30)
     assert created.status_code == 201, created.text
     signal_id = created.json()["id"]
     assert created.headers["Location"].endswith(f"/api/v1/trade-signals/{signal_id}")
 
     approved = requests.patch(f"{base}/api/v1/trade-signals/{signal_id}/status",
-                              json={"status": "approved", "reason": "clean setup"}, headers=bearer(admin_token),
-                              timeout=30)
+                              json={"status": "approved", "reason": "clean setup"},
+                              headers=bearer(admin_token, wsgi=False), timeout=30)
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
 
     feed = requests.get(f"{base}/api/v1/trade-signals/public", timeout=30)
@@ -93,7 +90,7 @@ def test_full_journey_through_the_gateway(cluster):
 
     # The users slice learns about the signal only through the bus (consumers process, Redis Streams).
     def approved_count():
-        response = requests.get(f"{base}/api/v1/users/me", headers=bearer(trader["access"]), timeout=30)
+        response = requests.get(f"{base}/api/v1/users/me", headers=bearer(trader["access"], wsgi=False), timeout=30)
         assert response.status_code == 200
         return response.json()["signal_counts"]["approved"] == 1 and response.json()
 
@@ -102,9 +99,9 @@ def test_full_journey_through_the_gateway(cluster):
     public = requests.get(f"{base}/api/v1/users/{trader['user']['id']}", timeout=30)
     assert public.status_code == 200 and public.json()["approved_signals"] == 1
 
-    out = requests.post(f"{base}/api/v1/auth/logout", headers=bearer(trader["access"]), timeout=30)
+    out = requests.post(f"{base}/api/v1/auth/logout", headers=bearer(trader["access"], wsgi=False), timeout=30)
     assert out.status_code == 204
-    refused = requests.get(f"{base}/api/v1/trade-signals", headers=bearer(trader["access"]), timeout=30)
+    refused = requests.get(f"{base}/api/v1/trade-signals", headers=bearer(trader["access"], wsgi=False), timeout=30)
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "token_invalid"
 
 
@@ -114,16 +111,18 @@ def test_an_etag_received_through_the_gateway_satisfies_if_match(cluster):
     base = cluster.url
     trader = register(base, f"etag-{uuid.uuid4().hex[:8]}@example.com")
     body = {**_signal_body(), "rationale": "A long rationale that makes the detail worth compressing. " * 40}
-    created = requests.post(f"{base}/api/v1/trade-signals", json=body, headers=bearer(trader["access"]), timeout=30)
+    created = requests.post(f"{base}/api/v1/trade-signals", json=body, headers=bearer(trader["access"], wsgi=False),
+                            timeout=30)
     assert created.status_code == 201, created.text
     signal_id = created.json()["id"]
     detail = requests.get(f"{base}/api/v1/trade-signals/{signal_id}", timeout=30,
-                          headers={**bearer(trader["access"]), "Accept-Encoding": "gzip"})
+                          headers={**bearer(trader["access"], wsgi=False), "Accept-Encoding": "gzip"})
     assert detail.status_code == 200 and len(detail.content) > 1024
     for tag in (created.headers["ETag"], detail.headers["ETag"]):
         assert not tag.startswith("W/"), tag
     edited = requests.patch(f"{base}/api/v1/trade-signals/{signal_id}", json={"rationale": "Raised the target."},
-                            headers={**bearer(trader["access"]), "If-Match": detail.headers["ETag"]}, timeout=30)
+                            headers={**bearer(trader["access"], wsgi=False), "If-Match": detail.headers["ETag"]},
+                            timeout=30)
     assert edited.status_code == 200, edited.text
     assert edited.headers["ETag"] == '"v2"'
 
@@ -135,13 +134,16 @@ def test_token_revoked_on_one_instance_is_refused_on_every_other(cluster):
     for instance in (*cluster.web["signals"], *cluster.web["users"], second):
         path = "/api/v1/users/me" if instance in cluster.web["users"] else (
             "/api/v1/auth/me" if instance is second else "/api/v1/trade-signals")
-        assert requests.get(instance.url + path, headers=bearer(tokens["access"]), timeout=30).status_code == 200
-    assert requests.post(f"{first.url}/api/v1/auth/logout", headers=bearer(tokens["access"]),
+        assert requests.get(instance.url + path, headers=bearer(tokens["access"], wsgi=False),
+                            timeout=30).status_code == 200
+    assert requests.post(f"{first.url}/api/v1/auth/logout", headers=bearer(tokens["access"], wsgi=False),
                          timeout=30).status_code == 204
     for instance in cluster.web["signals"]:
-        response = requests.get(f"{instance.url}/api/v1/trade-signals", headers=bearer(tokens["access"]), timeout=30)
+        response = requests.get(f"{instance.url}/api/v1/trade-signals", headers=bearer(tokens["access"], wsgi=False),
+                                timeout=30)
         assert response.status_code == 401, instance.name
-    assert requests.get(f"{second.url}/api/v1/auth/me", headers=bearer(tokens["access"]), timeout=30).status_code == 401
+    assert requests.get(f"{second.url}/api/v1/auth/me", headers=bearer(tokens["access"], wsgi=False),
+                        timeout=30).status_code == 401
     # the refresh family died with the logout, on the other accounts instance too
     refreshed = requests.post(f"{second.url}/api/v1/auth/refresh", json={"refresh": tokens["refresh"]}, timeout=30)
     assert refreshed.status_code == 401
@@ -150,7 +152,7 @@ def test_token_revoked_on_one_instance_is_refused_on_every_other(cluster):
 def test_write_on_one_signals_instance_is_never_read_stale_on_the_other(cluster):
     a, b = cluster.web["signals"]
     owner = register(cluster.url, f"fresh-{uuid.uuid4().hex[:8]}@example.com")
-    headers = bearer(owner["access"])
+    headers = bearer(owner["access"], wsgi=False)
     # warm b's cached own list, then write on a and read on b, several times over
     assert requests.get(f"{b.url}/api/v1/trade-signals", headers=headers, timeout=30).json()["results"] == []
     created = requests.post(f"{a.url}/api/v1/trade-signals", json=_signal_body("ETH/USDT"), headers=headers,

@@ -15,9 +15,10 @@ import pytest
 import redis
 import requests
 
-from tests.faults.conftest import assert_unavailable, bearer
+from tests.support.errors import assert_unavailable
 from tests.support.procs import ROOT, Gunicorn
 from tests.support.servers import PrivateRedis, wait_until
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.cluster
 PASSWORD = "violet-harbour-lantern-42"
@@ -38,7 +39,7 @@ def stack(mongo_uri, redis_server_url, tmp_path):
 
 
 def api(web, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
-    return requests.request(method, f"{web.url}/api/v1/auth/{path}", headers=bearer(token) if token else {},
+    return requests.request(method, f"{web.url}/api/v1/auth/{path}", headers=bearer(token, wsgi=False) if token else {},
                             timeout=15, **kwargs)
 
 

@@ -13,10 +13,10 @@ import pytest
 import redis
 import requests
 
-from tests.faults.conftest import SIGNAL, bearer, timed
+from tests.support.faults import SIGNAL, timed
 from tests.support.procs import ROOT, Gunicorn
 from tests.support.servers import PrivateRedis, wait_until
-from tests.support.tokens import make_token
+from tests.support.tokens import bearer, make_token
 from tradesignals.kernel.events import outbox
 
 pytestmark = pytest.mark.cluster
@@ -37,12 +37,13 @@ def test_writes_succeed_while_the_broker_is_down_and_the_outbox_drains_after(mon
         for index in range(3):
             response, seconds = timed("POST", f"{web.url}/api/v1/trade-signals",
                                       json={**SIGNAL, "rationale": f"Written during the outage {index}."},
-                                      headers=bearer(owner))
+                                      headers=bearer(owner, wsgi=False))
             assert response.status_code == 201, response.text
             assert seconds < 2.0
             created.append(response.json()["id"])
         assert outbox.counts("signals")["pending"] >= 3
-        own = requests.get(f"{web.url}/api/v1/trade-signals", headers=bearer(owner), timeout=5).json()["results"]
+        own = requests.get(f"{web.url}/api/v1/trade-signals", headers=bearer(owner, wsgi=False),
+                           timeout=5).json()["results"]
         assert {s["id"] for s in own} == set(created)
 
         broker.start()

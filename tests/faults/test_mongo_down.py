@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.faults.conftest import SIGNAL, assert_unavailable, bearer, seed_approved_signal, timed
+from tests.support.errors import assert_unavailable
+from tests.support.faults import SIGNAL, seed_approved_signal, timed
 from tests.support.procs import Gunicorn
 from tests.support.servers import MongoServer, wait_until
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.cluster
 TIMEOUT_MS = 1000
@@ -28,8 +30,8 @@ def test_mongo_outage_and_recovery(redis_server_url, tmp_path):
         calls = [
             ("GET", f"{web.url}/api/v1/trade-signals/public", {}),
             ("GET", f"{web.url}/api/v1/trade-signals/{signal_id}", {}),
-            ("GET", f"{web.url}/api/v1/trade-signals", {"headers": bearer(owner)}),
-            ("POST", f"{web.url}/api/v1/trade-signals", {"headers": bearer(owner), "json": SIGNAL}),
+            ("GET", f"{web.url}/api/v1/trade-signals", {"headers": bearer(owner, wsgi=False)}),
+            ("POST", f"{web.url}/api/v1/trade-signals", {"headers": bearer(owner, wsgi=False), "json": SIGNAL}),
             ("POST", f"{web.url}/api/v1/auth/register",
              {"json": {"email": "down@example.com", "password": "violet-harbour-lantern-42"}}),
         ]
@@ -45,7 +47,8 @@ def test_mongo_outage_and_recovery(redis_server_url, tmp_path):
                    timeout=20, message="the feed to serve again")
         feed = requests.get(f"{web.url}/api/v1/trade-signals/public", timeout=5).json()["results"]
         assert [s["id"] for s in feed] == [signal_id]
-        created = requests.post(f"{web.url}/api/v1/trade-signals", json=SIGNAL, headers=bearer(owner), timeout=10)
+        created = requests.post(f"{web.url}/api/v1/trade-signals", json=SIGNAL, headers=bearer(owner, wsgi=False),
+                                timeout=10)
         assert created.status_code == 201
     finally:
         if web:

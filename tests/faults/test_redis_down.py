@@ -11,9 +11,11 @@ import sys
 import pytest
 import requests
 
-from tests.faults.conftest import assert_unavailable, bearer, seed_approved_signal, timed
+from tests.support.errors import assert_unavailable
+from tests.support.faults import seed_approved_signal, timed
 from tests.support.procs import ROOT, Gunicorn
 from tests.support.servers import PrivateRedis, wait_until
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.cluster
 
@@ -37,10 +39,11 @@ def test_redis_outage_and_recovery(mongo_uri, tmp_path):
         detail, seconds = timed("GET", f"{web.url}/api/v1/trade-signals/{signal_id}")
         assert detail.status_code == 200 and seconds < 2.0
 
-        own, seconds = timed("GET", f"{web.url}/api/v1/trade-signals", headers=bearer(owner))
+        own, seconds = timed("GET", f"{web.url}/api/v1/trade-signals", headers=bearer(owner, wsgi=False))
         assert_unavailable(own)
         assert seconds < 2.0
-        assert_unavailable(requests.post(f"{web.url}/api/v1/trade-signals", json={}, headers=bearer(owner), timeout=5))
+        assert_unavailable(requests.post(f"{web.url}/api/v1/trade-signals", json={}, headers=bearer(owner, wsgi=False),
+                                         timeout=5))
         login, _ = timed("POST", f"{web.url}/api/v1/auth/login",
                          json={"email": "x@example.com", "password": "violet-harbour-lantern-42"})
         assert_unavailable(login)
@@ -51,7 +54,7 @@ def test_redis_outage_and_recovery(mongo_uri, tmp_path):
         assert requests.get(f"{web.url}/healthz", timeout=5).status_code == 200
 
         store.start()
-        wait_until(lambda: requests.get(f"{web.url}/api/v1/trade-signals", headers=bearer(owner),
+        wait_until(lambda: requests.get(f"{web.url}/api/v1/trade-signals", headers=bearer(owner, wsgi=False),
                                         timeout=5).status_code == 200, timeout=15, message="authenticated reads")
         assert requests.get(f"{web.url}/health", timeout=5).status_code == 200
     finally:
@@ -101,7 +104,7 @@ def test_a_cache_outage_is_degraded_and_a_security_outage_takes_the_instance_out
         # what "degraded" promises: the instance still serves reads, public and authenticated
         feed = requests.get(f"{web.url}/api/v1/trade-signals/public", timeout=5)
         assert feed.status_code == 200 and [s["id"] for s in feed.json()["results"]] == [signal_id]
-        own = requests.get(f"{web.url}/api/v1/trade-signals", headers=bearer(owner), timeout=5)
+        own = requests.get(f"{web.url}/api/v1/trade-signals", headers=bearer(owner, wsgi=False), timeout=5)
         assert own.status_code == 200 and [s["id"] for s in own.json()["results"]] == [signal_id]
         assert _container_healthcheck(web) == 0  # the container stays healthy too
 
@@ -115,7 +118,8 @@ def test_a_cache_outage_is_degraded_and_a_security_outage_takes_the_instance_out
         assert body["checks"]["redis:security"] == {**body["checks"]["redis:security"], "status": "fail",
                                                     "critical": True}
         assert body["checks"]["redis:cache"]["status"] == "ok"
-        assert_unavailable(requests.get(f"{web.url}/api/v1/trade-signals", headers=bearer(owner), timeout=5))
+        assert_unavailable(requests.get(f"{web.url}/api/v1/trade-signals", headers=bearer(owner, wsgi=False),
+                                        timeout=5))
         assert _container_healthcheck(web) == 1
 
         security.start()

@@ -3,31 +3,22 @@ import json
 
 import pytest
 
+from tests.support.errors import assert_error
+
 pytestmark = pytest.mark.urls("tests.support.probe_urls")
 
 
-def assert_envelope(response, status: int, code: str):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    assert body["error"]["request_id"] == response["X-Request-ID"]
-    return body["error"]
-
-
 def test_unknown_api_path_is_json_404(client):
-    assert_envelope(client.get("/api/v1/does-not-exist"), 404, "not_found")
+    assert_error(client.get("/api/v1/does-not-exist"), 404, "not_found")
 
 
 def test_wrong_method_is_json_405(client):
-    assert_envelope(client.get("/api/probe/echo"), 405, "method_not_allowed")
+    assert_error(client.get("/api/probe/echo"), 405, "method_not_allowed")
 
 
 def test_malformed_json_is_400(client):
     response = client.post("/api/probe/echo", data='{"a": ', content_type="application/json")
-    assert_envelope(response, 400, "malformed_request")
+    assert_error(response, 400, "malformed_request")
 
 
 def test_valid_json_round_trips_with_or_without_trailing_slash(client):
@@ -39,18 +30,18 @@ def test_valid_json_round_trips_with_or_without_trailing_slash(client):
 
 def test_oversized_body_is_413(client, settings):
     body = json.dumps({"blob": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)})
-    assert_envelope(client.post("/api/probe/echo", data=body, content_type="application/json"), 413,
+    assert_error(client.post("/api/probe/echo", data=body, content_type="application/json"), 413,
                     "payload_too_large")
 
 
 def test_wrong_content_type_is_415(client):
-    assert_envelope(client.post("/api/probe/echo", data="a=1", content_type="text/plain"), 415,
+    assert_error(client.post("/api/probe/echo", data="a=1", content_type="text/plain"), 415,
                     "unsupported_media_type")
 
 
 def test_unhandled_exception_is_500_without_stack_trace(client):
     response = client.get("/api/probe/boom")
-    error = assert_envelope(response, 500, "internal_error")
+    error = assert_error(response, 500, "internal_error")
     text = response.content.decode()
     assert "Traceback" not in text and "/etc/passwd" not in text and "RuntimeError" not in text
     assert error["details"] is None
@@ -58,7 +49,7 @@ def test_unhandled_exception_is_500_without_stack_trace(client):
 
 def test_protected_endpoint_without_credentials_is_401(client):
     response = client.get("/api/probe/whoami")
-    assert_envelope(response, 401, "not_authenticated")
+    assert_error(response, 401, "not_authenticated")
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 

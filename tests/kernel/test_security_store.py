@@ -15,7 +15,7 @@ import uuid
 import pytest
 from django.core.cache import caches
 
-from tests.accounts.conftest import PASSWORD, Accounts, unique_email
+from tests.support.accounts import PASSWORD, unique_email
 from tests.support.procs import ROOT
 from tests.support.servers import wait_until
 from tradesignals.kernel import ratelimit, revocation
@@ -41,11 +41,6 @@ def store(settings, embedded_caches):
     security.clear()
     yield security
     security.clear()
-
-
-@pytest.fixture
-def accounts(api_client) -> Accounts:
-    return Accounts(api_client)
 
 
 def revoke_others(count: int = OTHERS) -> None:

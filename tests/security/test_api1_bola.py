@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.conftest import BASE, assert_error
 from tests.security.routes import all_routes, api_operations
-from tests.signals.conftest import review
+from tests.support.errors import assert_error
+from tests.support.signals import BASE, review
 
 COVERED = {
     ("GET", "/api/v1/trade-signals/{signal_id}"): "test_signal_detail_*",

@@ -13,8 +13,8 @@ import jwt
 import pytest
 from django.conf import settings as django_settings
 
-from tests.security.conftest import assert_error
 from tests.security.routes import concrete
+from tests.support.errors import assert_error
 from tests.support.tokens import make_token
 
 

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from tests.security.conftest import BASE, VALID, assert_error
-from tests.signals.conftest import review
+from tests.support.errors import assert_error
+from tests.support.signals import BASE, VALID, review
 
 SIGNAL_READ_ONLY = ["id", "owner_id", "owner_name", "status", "review", "version", "created_at", "updated_at",
                     "risk_reward", "history", "owner_active"]

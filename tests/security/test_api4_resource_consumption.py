@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from tests.security.conftest import BASE, VALID, assert_error
+from tests.support.errors import assert_error
+from tests.support.signals import BASE, VALID
 
 LISTS = [BASE, f"{BASE}/public", f"{BASE}/admin", "/api/v1/users", "/api/v1/auth/sessions",
          "/api/v1/auth/admin/audit"]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.conftest import BASE, assert_error
 from tests.security.routes import all_routes, api_operations, concrete
+from tests.support.errors import assert_error
+from tests.support.signals import BASE
 from tradesignals.kernel.drf.permissions import IsAdmin
 
 # (METHOD, path) → request body for the call (None: no body).

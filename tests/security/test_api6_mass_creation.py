@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.conftest import BASE, VALID, assert_error
+from tests.support.errors import assert_error
+from tests.support.signals import BASE, VALID
 
 
 @pytest.fixture

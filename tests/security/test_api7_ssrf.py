@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.conftest import BASE, VALID, assert_error
+from tests.support.errors import assert_error
+from tests.support.signals import BASE, VALID
 
 REFUSED = ["http://169.254.169.254/latest/meta-data/", "javascript:alert(1)", "data:text/html,<script>",
            "file:///etc/passwd", "gopher://127.0.0.1:6379/_FLUSHALL", "//evil.example/x.png",

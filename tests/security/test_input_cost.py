@@ -18,8 +18,8 @@ import pytest
 from django.conf import settings as django_settings
 from drf_spectacular.generators import SchemaGenerator
 
-from tests.security.conftest import BASE, VALID
 from tests.security.routes import api_operations, concrete
+from tests.support.signals import BASE, VALID
 from tradesignals.kernel.drf.permissions import IsAdmin
 
 BODY_LIMIT = django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # 64 KiB

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.security.conftest import BASE, VALID, assert_error
+from tests.support.errors import assert_error
+from tests.support.signals import BASE, VALID
 
 BODY_ENDPOINTS = [
     ("POST", BASE),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.accounts.conftest import PASSWORD, unique_email
+from tests.support.accounts import PASSWORD, unique_email
 
 
 def no_store(response) -> bool:

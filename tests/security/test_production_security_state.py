@@ -18,7 +18,7 @@ import time
 import pytest
 import requests
 
-from tests.accounts.conftest import PASSWORD, unique_email
+from tests.support.accounts import PASSWORD, unique_email
 from tests.support.procs import BIN, ROOT, Gunicorn
 from tests.support.servers import PrivateRedis, free_port, redis_available, require, wait_until
 from tradesignals.kernel.security_store import check_redis_eviction_policy

@@ -20,7 +20,8 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.security.conftest import BASE, VALID, assert_error
+from tests.support.errors import assert_error
+from tests.support.signals import BASE, VALID
 
 SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
 

@@ -1,7 +1,7 @@
 """Authorisation matrix: {anonymous, owner, other user, admin} × every endpoint × {pending, approved, rejected}."""
 import pytest
 
-from tests.signals.conftest import BASE, review
+from tests.support.signals import BASE, review
 
 STATES = ("pending", "approved", "rejected")
 CALLERS = ("anonymous", "owner", "other", "admin")
@@ -24,7 +24,7 @@ def call(endpoint, caller, signal_id):
     if endpoint == "list_own":
         return caller.get(BASE)
     if endpoint == "create":
-        from tests.signals.conftest import VALID
+        from tests.support.signals import VALID
 
         return caller.send("POST", BASE, VALID)
     if endpoint == "public":

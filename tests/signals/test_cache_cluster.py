@@ -8,9 +8,9 @@ import uuid
 import pytest
 import requests
 
-from tests.signals.conftest import VALID
 from tests.support.procs import Gunicorn
 from tests.support.servers import PrivateRedis, wait_until
+from tests.support.signals import VALID
 from tests.support.tokens import make_token
 
 pytestmark = pytest.mark.cluster

@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from tests.signals.conftest import BASE, review
+from tests.support.signals import BASE, review
 
 
 def race(*calls):

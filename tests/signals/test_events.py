@@ -2,7 +2,7 @@
 import pytest
 
 from apps.signals import services
-from tests.signals.conftest import BASE, review
+from tests.support.signals import BASE, review
 from tradesignals.kernel import events, mongo
 
 TYPES = ("trade_signal.created", "trade_signal.updated", "trade_signal.status_changed", "trade_signal.deleted")

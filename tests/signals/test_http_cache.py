@@ -5,7 +5,7 @@ import pytest
 
 from apps.signals import selectors
 from apps.signals.models import TradeSignal
-from tests.signals.conftest import BASE, review
+from tests.support.signals import BASE, review
 
 
 def lists_and_details():

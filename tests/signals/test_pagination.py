@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from apps.signals.models import TradeSignal
-from tests.signals.conftest import BASE, VALID, review
+from tests.support.signals import BASE, VALID, review
 
 
 def walk(caller, path, **params):

@@ -1,5 +1,5 @@
 """Projections of user events: owner_name refresh, deactivation hides from the public feed (cache included)."""
-from tests.signals.conftest import BASE, review
+from tests.support.signals import BASE, review
 from tradesignals.kernel import events
 
 

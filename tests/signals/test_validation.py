@@ -1,7 +1,7 @@
 """Field rules of a trade signal, table-driven, through the real API (create and edit)."""
 import pytest
 
-from tests.signals.conftest import BASE, VALID
+from tests.support.signals import BASE, VALID
 
 # (field, value sent, expected stored/rendered value or None when it must be refused)
 CASES = [

@@ -1,7 +1,7 @@
 """Review workflow: allowed and forbidden transitions, reasons, history, edit after review."""
 import pytest
 
-from tests.signals.conftest import BASE, review
+from tests.support.signals import BASE, review
 
 
 def _to(owner, admin, state):

@@ -1,4 +1,5 @@
-"""Mint tokens for tests of slices that only verify them (the accounts slice is the real signer)."""
+"""Tokens for tests: mint one for slices that only verify them (the accounts slice is the real signer), and the
+one way to send one."""
 from __future__ import annotations
 
 import time
@@ -28,5 +29,9 @@ def make_token(user_id: str | None = None, *, role: str = "user", name: str = "T
     return jwt.encode(claims, settings.JWT_SECRET, algorithm="HS256")
 
 
-def auth_header(token: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+def bearer(token: str, *, wsgi: bool = True) -> dict:
+    """The ``Authorization: Bearer`` header for ``token``. Django's test client takes headers as WSGI environ
+    keys (``**bearer(token)``); an HTTP client such as requests sends the header itself
+    (``headers=bearer(token, wsgi=False)``)."""
+    value = f"Bearer {token}"
+    return {"HTTP_AUTHORIZATION": value} if wsgi else {"Authorization": value}

@@ -1,106 +1,15 @@
-"""Helpers that feed the users projection exactly as the accounts and signals slices will: through the bus."""
+"""Fixtures of the users tests: a feed of the other slices' events, and callers holding real tokens."""
 from __future__ import annotations
-
-import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.tokens import auth_header, make_token
-from tradesignals.kernel import events, mongo
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex[:24]
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-class Feed:
-    """Publishes accounts' and signals' events (payloads of docs/events.md) and remembers them."""
-
-    def __init__(self):
-        self.published: list[events.Event] = []
-
-    def _publish(self, event_type: str, key: str, data: dict, producer: str) -> events.Event:
-        event = events.publish(event_type, key=key, data=data, producer=producer)
-        self.published.append(event)
-        return event
-
-    def registered(self, user_id: str | None = None, *, email: str | None = None, role: str = "user",
-                   display_name: str = "Ada Lovelace", created_at: datetime | None = None) -> str:
-        user_id = user_id or new_id()
-        self._publish("user.registered", user_id, {
-            "user_id": user_id, "email": email or f"{user_id}@example.com", "role": role,
-            "display_name": display_name, "created_at": iso(created_at or datetime.now(UTC)),
-        }, "accounts")
-        return user_id
-
-    def role_changed(self, user_id: str, old_role: str, new_role: str, by: str = "admin-1") -> events.Event:
-        return self._publish("user.role_changed", user_id, {"user_id": user_id, "old_role": old_role,
-                                                            "new_role": new_role, "changed_by": by}, "accounts")
-
-    def deactivated(self, user_id: str, by: str = "admin-1") -> events.Event:
-        return self._publish("user.deactivated", user_id, {"user_id": user_id, "changed_by": by}, "accounts")
-
-    def reactivated(self, user_id: str, by: str = "admin-1") -> events.Event:
-        return self._publish("user.reactivated", user_id, {"user_id": user_id, "changed_by": by}, "accounts")
-
-    def signal_created(self, owner_id: str, signal_id: str | None = None, symbol: str = "BTC/USDT") -> str:
-        signal_id = signal_id or new_id()
-        self._publish("trade_signal.created", signal_id, {
-            "signal_id": signal_id, "owner_id": owner_id, "symbol": symbol, "direction": "long",
-            "timeframe": "4h", "status": "pending"}, "signals")
-        return signal_id
-
-    def signal_updated(self, owner_id: str, signal_id: str, old: str, new: str, version: int) -> events.Event:
-        return self._publish("trade_signal.updated", signal_id, {
-            "signal_id": signal_id, "owner_id": owner_id, "old_status": old, "new_status": new,
-            "version": version}, "signals")
-
-    def signal_reviewed(self, owner_id: str, signal_id: str, old: str, new: str, version: int,
-                        reason: str | None = None, symbol: str = "BTC/USDT") -> events.Event:
-        return self._publish("trade_signal.status_changed", signal_id, {
-            "signal_id": signal_id, "owner_id": owner_id, "symbol": symbol, "old_status": old,
-            "new_status": new, "reason": reason, "reviewed_by": "admin-1", "version": version}, "signals")
-
-    def signal_deleted(self, owner_id: str, signal_id: str, status: str) -> events.Event:
-        return self._publish("trade_signal.deleted", signal_id, {
-            "signal_id": signal_id, "owner_id": owner_id, "status": status}, "signals")
+from tests.support.api import Caller, new_id
+from tests.support.users import Feed
 
 
 @pytest.fixture
 def feed() -> Feed:
     return Feed()
-
-
-def stored_profile(user_id: str) -> dict | None:
-    return mongo.database("users")["user_profiles"].find_one({"_id": user_id})
-
-
-def at(event: events.Event, seconds: float) -> events.Event:
-    """The same event as if it had occurred ``seconds`` later (for out-of-order delivery)."""
-    moment = datetime.fromisoformat(event.occurred_at) + timedelta(seconds=seconds)
-    return events.Event(**{**event.to_dict(), "occurred_at": iso(moment)})
-
-
-class Caller:
-    """An API client holding an access token for one user."""
-
-    def __init__(self, client, user_id: str, role: str = "user", name: str = "Ada Lovelace"):
-        self.client, self.user_id = client, user_id
-        self.headers = auth_header(make_token(user_id, role=role, name=name))
-
-    def get(self, path: str, **params):
-        return self.client.get(path, params or None, **self.headers)
-
-    def patch(self, path: str, body, **extra):
-        import json
-
-        return self.client.patch(path, data=json.dumps(body), content_type="application/json",
-                                 **self.headers, **extra)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import pytest
 
 from apps.users import receivers, services
-from tests.users.conftest import stored_profile
+from tests.support.users import stored_profile
 from tradesignals.kernel import events, mongo
 
 ME = "/api/v1/users/me"

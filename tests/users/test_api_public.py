@@ -1,5 +1,5 @@
 """GET /api/v1/users/{id}: the public profile, for anyone; unknown and deactivated users are 404."""
-from tests.users.conftest import new_id
+from tests.support.api import new_id
 
 
 def test_anyone_sees_a_public_profile_without_private_fields(feed, client, as_user):

@@ -4,7 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 from django.test import Client
 
 from apps.users import services
-from tests.users.conftest import Caller, new_id, stored_profile
+from tests.support.api import Caller, new_id
+from tests.support.users import stored_profile
 
 ME = "/api/v1/users/me"
 
@@ -31,10 +32,10 @@ def test_concurrent_edits_and_projection_updates_keep_every_field(feed, as_user)
     signal = new_id()
 
     def edit_bio():  # a client per thread, as separate requests would be
-        return Caller(Client(), caller.user_id).patch(ME, {"bio": "final bio"}).status_code
+        return Caller(Client(), caller.user_id, name=caller.name).patch(ME, {"bio": "final bio"}).status_code
 
     def edit_avatar():
-        return Caller(Client(), caller.user_id).patch(ME, {"avatar_url": "https://example.com/a.png"}).status_code
+        return Caller(Client(), caller.user_id, name=caller.name).patch(ME, {"avatar_url": "https://example.com/a.png"}).status_code
 
     def promote():
         feed.role_changed(caller.user_id, "user", "admin")

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from apps.users import receivers
-from tests.users.conftest import at, stored_profile
+from tests.support.users import at, stored_profile
 from tradesignals.kernel import events, mongo
 from tradesignals.kernel.events import inbox
 

@@ -6,11 +6,9 @@ import uuid
 from django.core import mail
 from django.core.management import call_command
 
+from tests.support.tokens import bearer
+
 PASSWORD = "violet-harbour-lantern-42"
-
-
-def bearer(token: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 def register(api_client, **fields) -> dict:

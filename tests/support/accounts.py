@@ -1,9 +1,12 @@
-"""Helpers for the accounts tests: real registrations and logins through the HTTP API."""
+"""Real accounts for tests: registrations, logins and administrators made through the accounts API itself."""
 from __future__ import annotations
 
 import itertools
+import os
 
-import pytest
+from django.core.management import call_command
+
+from tests.support.tokens import bearer
 
 PASSWORD = "violet-harbour-lantern-42"
 _counter = itertools.count(1)
@@ -13,12 +16,9 @@ def unique_email(prefix: str = "trader") -> str:
     return f"{prefix}{next(_counter)}@example.com"
 
 
-def bearer(token: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
 class Accounts:
-    """Drives the accounts API through Django's test client, as a client application would."""
+    """Drives the accounts API through Django's test client, as a client application would. ``register``,
+    ``login`` and ``make_admin`` return the API's own answer (the user and an access/refresh pair)."""
 
     def __init__(self, client):
         self.client = client
@@ -45,11 +45,7 @@ class Accounts:
 
     def make_admin(self) -> dict:
         """A real administrator, created the only way the product allows (the createadmin command)."""
-        from django.core.management import call_command
-
         email = unique_email("admin")
-        import os
-
         os.environ["TS_TEST_ADMIN_PASSWORD"] = PASSWORD
         call_command("createadmin", "--email", email, "--password-env", "TS_TEST_ADMIN_PASSWORD", stdout=_Null())
         return self.login(email)
@@ -61,8 +57,3 @@ class _Null:
 
     def flush(self):
         pass
-
-
-@pytest.fixture
-def accounts(api_client) -> Accounts:
-    return Accounts(api_client)
