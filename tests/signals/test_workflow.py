@@ -1,14 +1,7 @@
 """Review workflow: allowed and forbidden transitions, reasons, history, edit after review."""
 import pytest
 
-from tests.support.signals import BASE, review
-
-
-def _to(owner, admin, state):
-    signal = owner.create()
-    if state != "pending":
-        assert review(admin, signal["id"], state, reason="setup").status_code == 200
-    return signal
+from tests.support.signals import BASE, review, signal_in
 
 
 @pytest.mark.parametrize(("start", "target", "expected"), [
@@ -22,7 +15,7 @@ def _to(owner, admin, state):
     ("approved", "pending", 400),
 ])
 def test_transitions(owner, admin, start, target, expected):
-    signal = _to(owner, admin, start)
+    signal = signal_in(start, owner=owner, admin=admin, reason="setup")
     response = review(admin, signal["id"], target, reason="because")
     assert response.status_code == expected, response.content
     current = owner.get(f"{BASE}/{signal['id']}").json()
@@ -64,7 +57,7 @@ def test_history_records_every_transition(owner, admin):
 
 @pytest.mark.parametrize("state", ["approved", "rejected"])
 def test_owner_edit_after_review_returns_to_pending_and_clears_review(owner, admin, anonymous, state):
-    signal = _to(owner, admin, state)
+    signal = signal_in(state, owner=owner, admin=admin, reason="setup")
     response = owner.send("PATCH", f"{BASE}/{signal['id']}", {"rationale": "Revised after review."})
     assert response.status_code == 200
     body = response.json()
