@@ -185,7 +185,7 @@ return {generation, redis.call('GET', ARGV[1] .. generation .. ARGV[2])}
     def current(self, gen_key, head, tail, ttl):
         client = self._client()
         args = (gen_key, head, tail, _fresh_generation(), ttl)
-        try:  # EVALSHA straight away (redis-py's Script wrapper costs a few µs per call on the hottest path)
+        try:  # EVALSHA straight away (redis-py's Script wrapper adds work to every call on the hottest path)
             generation, raw = client.evalsha(self._current_sha, 1, *args)
         except NoScriptError:  # a restarted or flushed Redis: load it once, then as before
             client.script_load(self._CURRENT_LUA)
