@@ -15,13 +15,13 @@ import pytest
 import redis
 import requests
 
+from tests.support.accounts import PASSWORD
 from tests.support.errors import assert_unavailable
 from tests.support.procs import ROOT, Gunicorn
 from tests.support.servers import PrivateRedis, wait_until
 from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.cluster
-PASSWORD = "violet-harbour-lantern-42"
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ import pymongo
 import pytest
 import requests
 
+from tests.support.accounts import PASSWORD
 from tests.support.procs import ROOT, Gunicorn
 from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.cluster
-PASSWORD = "violet-harbour-lantern-42"
 
 
 class Consumers:
