@@ -8,6 +8,7 @@ from mongoengine.queryset.visitor import Q
 
 from apps.accounts.models import AuditEntry, Session, User
 from tradesignals.kernel import mongo
+from tradesignals.kernel.pagination import Page, Position, paginate
 
 
 def _object_id(value: str) -> ObjectId | None:
@@ -36,29 +37,30 @@ def session_active_ids(*, user_id: str) -> list[str]:
     return [s.id for s in Session.objects(user_id=user_id, revoked_at=None, expires_at__gt=now).only("id")]
 
 
-def _after(position, *, field: str, id_value) -> Q:
+def _after(position: Position, *, field: str, id_value) -> Q:
     return Q(**{f"{field}__lt": position.created_at}) | (Q(**{field: position.created_at}) & Q(id__lt=id_value))
 
 
-def session_list(*, user_id: str, position=None, limit: int = 20) -> list[Session]:
-    """The user's live sessions, newest first (keyset ``created_at``, ``id``); ``limit + 1`` rows."""
+def session_list(*, user_id: str, after: Position | None = None, limit: int) -> Page[Session]:
+    """The user's live sessions, newest first (keyset ``created_at``, ``id``)."""
     query = Q(user_id=user_id, revoked_at=None, expires_at__gt=datetime.now(UTC))
-    if position is not None:
-        query &= _after(position, field="created_at", id_value=position.id)
-    return list(Session.objects(query).order_by("-created_at", "-id").limit(limit + 1))
+    if after is not None:
+        query &= _after(after, field="created_at", id_value=after.id)
+    return paginate(Session.objects(query).order_by("-created_at", "-id").limit(limit + 1), limit=limit)
 
 
-def audit_list(*, user_id: str | None = None, type: str | None = None, position=None,  # noqa: A002
-               limit: int = 20) -> list[AuditEntry]:
-    """Audit entries, newest first, optionally for one user and/or one type; ``limit + 1`` rows."""
+def audit_list(*, user_id: str | None = None, type: str | None = None,  # noqa: A002
+               after: Position | None = None, limit: int) -> Page[AuditEntry]:
+    """Audit entries, newest first (keyset ``at``, ``id``), optionally for one user and/or one type."""
     query = Q()
     if user_id:
         query &= Q(user_id=user_id)
     if type:
         query &= Q(type=type)
-    if position is not None:
-        oid = _object_id(position.id)
+    if after is not None:
+        oid = _object_id(after.id)
         if oid is None:
-            return []
-        query &= _after(position, field="at", id_value=oid)
-    return list(AuditEntry.objects(query).order_by("-at", "-id").limit(limit + 1))
+            return Page(items=[], next_after=None)
+        query &= _after(after, field="at", id_value=oid)
+    rows = AuditEntry.objects(query).order_by("-at", "-id").limit(limit + 1)
+    return paginate(rows, limit=limit, key=lambda entry: entry.at)

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 
 from bson import ObjectId
 
@@ -21,6 +22,7 @@ from apps.signals import cache, enums
 from apps.signals.models import INDEXES, RECENT, TradeSignal
 from tradesignals.kernel import keyset, mongo
 from tradesignals.kernel.errors import ValidationFailed
+from tradesignals.kernel.pagination import Page, Position, paginate
 
 SORT = [("created_at", -1), ("_id", -1)]
 
@@ -33,12 +35,6 @@ LIST_SHAPES = {
 
 # Visibility of a signal to a viewer.
 FULL, PUBLIC = "full", "public"
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[TradeSignal]
-    next_after: tuple[datetime, str] | None
 
 
 class _QueryCounter:
@@ -80,7 +76,7 @@ def list_plan(fixed: dict, filters: dict) -> tuple[str, dict, dict]:
     return index, {k: equality[k] for k in prefix}, {k: v for k, v in equality.items() if k not in prefix}
 
 
-def _position(after: tuple[datetime, str] | None) -> tuple[datetime, ObjectId] | None:
+def _position(after: Position | None) -> tuple[datetime, ObjectId] | None:
     """A decoded cursor position ``(time, id)`` as the keyset reader wants it; a bad id is a tampered cursor."""
     if after is None:
         return None
@@ -97,23 +93,23 @@ def _list(shape: str, *, fixed: dict, filters: dict, after, limit: int) -> Page:
     raws = keyset.newest_first(TradeSignal._get_collection(), query=query, field="created_at", need=limit + 1,
                                after=position, residual=keyset.equals(residual),
                                residual_key=tuple(sorted(residual.items())))
-    items = [TradeSignal._from_son(raw) for raw in raws]
-    more = len(items) > limit
-    items = items[:limit]
-    last = items[-1] if items and more else None
-    return Page(items=items, next_after=(last.created_at, str(last.id)) if last else None)
+    return paginate(_signals(raws), limit=limit)
 
 
-def signal_list_own(*, owner_id: str, filters: dict, after=None, limit: int = 20) -> Page:
+def _signals(raws) -> list[TradeSignal]:
+    return [TradeSignal._from_son(raw) for raw in raws]
+
+
+def signal_list_own(*, owner_id: str, filters: dict, after: Position | None = None, limit: int = 20) -> Page:
     return _list("own", fixed={"owner_id": owner_id}, filters=filters, after=after, limit=limit)
 
 
-def signal_list_public(*, filters: dict, after=None, limit: int = 20) -> Page:
+def signal_list_public(*, filters: dict, after: Position | None = None, limit: int = 20) -> Page:
     fixed = {"status": enums.APPROVED, "owner_active": True}
     return _list("public", fixed=fixed, filters=filters, after=after, limit=limit)
 
 
-def signal_list_admin(*, filters: dict, after=None, limit: int = 20) -> Page:
+def signal_list_admin(*, filters: dict, after: Position | None = None, limit: int = 20) -> Page:
     return _list("admin", fixed={}, filters=filters, after=after, limit=limit)
 
 
@@ -220,7 +216,7 @@ class DayCounts:
         return sum(self.counts.values())
 
 
-def _keyset_after(field: str, after: tuple[datetime, str], *, op: str) -> list[dict]:
+def _keyset_after(field: str, after: Position, *, op: str) -> list[dict]:
     moment, last_id = after
     oid = _object_id(last_id)
     if oid is None:
@@ -228,15 +224,7 @@ def _keyset_after(field: str, after: tuple[datetime, str], *, op: str) -> list[d
     return [{field: {op: moment}}, {field: moment, "_id": {op: oid}}]
 
 
-def _page(cursor, limit: int, key: Callable[[TradeSignal], datetime]) -> Page:
-    items = [TradeSignal._from_son(raw) for raw in cursor]
-    more = len(items) > limit
-    items = items[:limit]
-    last = items[-1] if items and more else None
-    return Page(items=items, next_after=(key(last), str(last.id)) if last else None)
-
-
-def signal_list_pending(*, filters: dict, after: tuple[datetime, str] | None = None, limit: int = 20) -> Page:
+def signal_list_pending(*, filters: dict, after: Position | None = None, limit: int = 20) -> Page:
     """The review queue: pending signals, oldest first (the longest wait on top); continues *after* a position."""
     query = {"status": enums.PENDING,
              **{k: v for k, v in filters.items() if k in CONSOLE_QUEUE_FILTERS and v not in (None, "")}}
@@ -251,7 +239,7 @@ def signal_list_pending(*, filters: dict, after: tuple[datetime, str] | None = N
         return {"raws": list(cursor)}
 
     entry = cache.read_through(cache.ADMIN_ALL, _page_query(filters, after, limit, console="queue"), build)
-    return _page(entry["raws"], limit, lambda signal: signal.created_at)
+    return paginate(_signals(entry["raws"]), limit=limit)
 
 
 def signal_count_pending() -> int:
@@ -260,7 +248,7 @@ def signal_count_pending() -> int:
     return entry["n"]
 
 
-def signal_list_reviewed(*, reviewer_id: str | None = None, after: tuple[datetime, str] | None = None,
+def signal_list_reviewed(*, reviewer_id: str | None = None, after: Position | None = None,
                          limit: int = 20) -> Page:
     """Signals whose current status is a review decision, newest decision first; ``reviewer_id`` narrows
     to one reviewer. An owner's edit sends a signal back to pending and so out of this list."""
@@ -272,7 +260,7 @@ def signal_list_reviewed(*, reviewer_id: str | None = None, after: tuple[datetim
     raws = keyset.newest_first(TradeSignal._get_collection(), query=query, field="review.at", need=limit + 1,
                                after=position, residual=lambda raw: raw.get("review") is not None,
                                residual_key="reviewed")
-    return _page(raws, limit, lambda signal: signal.review.at)
+    return paginate(_signals(raws), limit=limit, key=attrgetter("review.at"))
 
 
 def signal_counts_by_status() -> dict[str, int]:

@@ -1,16 +1,12 @@
 """Every read of the users app: profiles, the claims fallback, the admin directory, the /me cache."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from apps.users import cache
 from apps.users.models import Profile
 from tradesignals.kernel import keyset
 from tradesignals.kernel.errors import NotFound
 from tradesignals.kernel.identity import ROLES, Principal
-
-LIST_LIMIT_DEFAULT = 20
-LIST_LIMIT_MAX = 100
+from tradesignals.kernel.pagination import Page, Position, paginate
 
 
 def profile_get(*, user_id: str) -> Profile | None:
@@ -60,16 +56,14 @@ def profile_list(
     search: str | None = None,
     role: str | None = None,
     is_active: bool | None = None,
-    after: tuple[datetime, str] | None = None,
-    limit: int = LIST_LIMIT_DEFAULT,
-) -> tuple[list[Profile], tuple[datetime, str] | None]:
-    """Admin directory, newest first, keyset-paginated by ``(created_at, id)``.
+    after: Position | None = None,
+    limit: int,
+) -> Page[Profile]:
+    """Admin directory, newest first, keyset-paginated by ``(created_at, id)`` after the position ``after``.
 
     ``search`` is a case-insensitive prefix of the email or of the display name (regex characters are
-    literal). ``after`` is the position where the previous page ended; returns the page and the position
-    of its last item when there is a next page (None on the last page).
+    literal). ``limit`` is the page size the API parsed (``FilterSerializer``).
     """
-    limit = max(1, min(int(limit), LIST_LIMIT_MAX))
     # Read in bounded created_at windows of the (registered, created_at, id) index (kernel.keyset: the
     # embedded server otherwise decodes every profile per page); the other filters are residual predicates.
     prefix = search.lower() if search else None
@@ -85,7 +79,4 @@ def profile_list(
     raws = keyset.newest_first(Profile._get_collection(), query={"registered": True}, field="created_at",
                                need=limit + 1, after=after, residual=residual,
                                residual_key=(prefix, role, is_active))
-    rows = [Profile._from_son(raw) for raw in raws]
-    page = rows[:limit]
-    more = len(rows) > limit
-    return page, ((page[-1].created_at, page[-1].id) if more else None)
+    return paginate((Profile._from_son(raw) for raw in raws), limit=limit)

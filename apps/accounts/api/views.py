@@ -1,7 +1,7 @@
 """HTTP API of the accounts slice: thin views — parse, call a service or selector, render."""
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -21,20 +21,19 @@ from apps.accounts.api.serializers import (
 from apps.accounts.enums import AUDIT_TYPES, ROLES
 from tradesignals.kernel import ratelimit
 from tradesignals.kernel import tokens as kernel_tokens
-from tradesignals.kernel.drf import pagination
+from tradesignals.kernel.drf import filters
 from tradesignals.kernel.drf.fields import (
-    IDENTIFIER_SCHEMA,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
     StrictEmailField,
+    StrictIdentifierField,
     StrictInputSerializer,
-    is_identifier,
     password_policy_schema,
 )
 from tradesignals.kernel.drf.permissions import IsAdmin
 from tradesignals.kernel.drf.schema import error_responses
-from tradesignals.kernel.errors import NotFound, ValidationFailed
+from tradesignals.kernel.errors import NotFound
 
 
 def client_of(request) -> services.Client:
@@ -43,16 +42,6 @@ def client_of(request) -> services.Client:
 
 def _auth_result(user, pair) -> dict:
     return AuthResultSerializer({"user": user, "access": pair.access, "refresh": pair.refresh}).data
-
-
-def _page(request, rows, limit: int, *, scope: str, query: dict, sort_field: str) -> tuple[list, str | None]:
-    items = rows[:limit]
-    if len(rows) <= limit:
-        return items, None
-    last = items[-1]
-    cursor = pagination.encode_cursor(
-        pagination.Position(created_at=getattr(last, sort_field), id=str(last.id)), scope=scope)
-    return items, pagination.next_url(request.path, query=query, cursor=cursor)
 
 
 class PublicApi(APIView):
@@ -192,22 +181,17 @@ class UserPasswordChangeApi(APIView):
 
 
 class SessionListApi(APIView):
-    @extend_schema(
-        operation_id="auth_sessions_list",
-        parameters=[OpenApiParameter("limit", pagination.LIMIT_SCHEMA, description="1–100, default 20"),
-                    OpenApiParameter("cursor", pagination.CURSOR_SCHEMA,
-                                     description="from the previous page's `next`")],
-        responses={200: SessionPageSerializer, **error_responses(400, 401, 503)},
-    )
+    class FilterSerializer(filters.FilterSerializer):
+        """Only the page: the list is always the caller's own sessions."""
+
+    @extend_schema(operation_id="auth_sessions_list", parameters=[FilterSerializer],
+                   responses={200: SessionPageSerializer, **error_responses(400, 401, 503)})
     def get(self, request):
         principal = request.user
-        limit = pagination.parse_limit(request.query_params.get("limit"))
-        scope = pagination.scope_of("accounts.sessions", {"user": principal.user_id})
-        position = pagination.decode_cursor(request.query_params.get("cursor"), scope=scope)
-        rows = selectors.session_list(user_id=principal.user_id, position=position, limit=limit)
-        items, next_url = _page(request, rows, limit, scope=scope, query={"limit": limit}, sort_field="created_at")
-        results = SessionSerializer(items, many=True, context={"family": principal.family}).data
-        return Response({"results": results, "next": next_url})
+        walk = self.FilterSerializer.walk(request, name="accounts.sessions", private={"user": principal.user_id})
+        page = selectors.session_list(user_id=principal.user_id, after=walk.after, limit=walk.limit)
+        results = SessionSerializer(page.items, many=True, context={"family": principal.family}).data
+        return Response({"results": results, "next": walk.next_url(request.path, page)})
 
 
 class SessionDeleteApi(APIView):
@@ -254,29 +238,16 @@ class UserAdminUpdateApi(APIView):
 class AuditListApi(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(
-        operation_id="auth_admin_audit_list",
-        parameters=[OpenApiParameter("user_id", IDENTIFIER_SCHEMA),
-                    OpenApiParameter("type", str, enum=list(AUDIT_TYPES)),
-                    OpenApiParameter("limit", pagination.LIMIT_SCHEMA, description="1–100, default 20"),
-                    OpenApiParameter("cursor", pagination.CURSOR_SCHEMA,
-                                     description="from the previous page's `next`")],
-        responses={200: AuditPageSerializer, **error_responses(400, 401, 403, 503)},
-    )
+    class FilterSerializer(filters.FilterSerializer):
+        """Exactly a member / an id as issued: nothing else reaches the query, and nothing is trimmed into one."""
+
+        user_id = StrictIdentifierField(noun="a user id", required=False)
+        type = StrictChoiceField(choices=AUDIT_TYPES, required=False)
+
+    @extend_schema(operation_id="auth_admin_audit_list", parameters=[FilterSerializer],
+                   responses={200: AuditPageSerializer, **error_responses(400, 401, 403, 503)})
     def get(self, request):
-        params = request.query_params
-        user_id = params.get("user_id") or None
-        event_type = params.get("type") or None
-        # Exactly a member / an id as issued (length first, then ASCII letters and digits): nothing else
-        # reaches the query, and nothing is trimmed into a member.
-        if event_type is not None and event_type not in AUDIT_TYPES:
-            raise ValidationFailed(details={"type": [f"Must be one of: {', '.join(AUDIT_TYPES)}."]})
-        if user_id is not None and not is_identifier(user_id):
-            raise ValidationFailed(details={"user_id": ["Must be a user id (1–64 letters or digits)."]})
-        limit = pagination.parse_limit(params.get("limit"))
-        filters = {"user_id": user_id, "type": event_type}
-        scope = pagination.scope_of("accounts.audit", filters)
-        position = pagination.decode_cursor(params.get("cursor"), scope=scope)
-        rows = selectors.audit_list(user_id=user_id, type=event_type, position=position, limit=limit)
-        items, next_url = _page(request, rows, limit, scope=scope, query={**filters, "limit": limit}, sort_field="at")
-        return Response({"results": AuditEntrySerializer(items, many=True).data, "next": next_url})
+        walk = self.FilterSerializer.walk(request, name="accounts.audit")
+        page = selectors.audit_list(**walk.filters, after=walk.after, limit=walk.limit)
+        return Response({"results": AuditEntrySerializer(page.items, many=True).data,
+                         "next": walk.next_url(request.path, page)})

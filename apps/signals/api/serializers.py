@@ -12,12 +12,14 @@ from apps.signals.models import (
     normalize_rationale,
     normalize_symbol,
 )
+from tradesignals.kernel.drf import filters
 from tradesignals.kernel.drf.fields import (
     HTTPS_URL_PATTERN,
     WHITESPACE,
     StrictCharField,
     StrictChoiceField,
     StrictDecimalField,
+    StrictIdentifierField,
     StrictInputSerializer,
     positive_decimal_schema,
     text_pattern,
@@ -36,6 +38,34 @@ SYMBOL_PATTERN = f"^[{WHITESPACE}]*{SYMBOL_CORE}[{WHITESPACE}]*$"
 # normalize_price: above 0, below 10^(digits - places), at most PRICE_MAX_PLACES decimal places.
 PRICE_SCHEMA = positive_decimal_schema(integer_digits=enums.PRICE_MAX_DIGITS - enums.PRICE_MAX_PLACES,
                                        places=enums.PRICE_MAX_PLACES)
+
+
+# A filter reads the raw query value: the length first, then normalize_symbol, which takes ASCII only, so only
+# ASCII spaces are trimmed (no Unicode trimming before the normaliser's check).
+_ASCII_SPACE = r"\u0009-\u000d\u001c-\u0020"  # what str.strip() removes from ASCII text
+SYMBOL_FILTER_PATTERN = f"^[{_ASCII_SPACE}]*{SYMBOL_CORE}[{_ASCII_SPACE}]*$"
+
+
+class PublicFilterSerializer(filters.FilterSerializer):
+    """The filters of the public feed (and of every list): each exactly what its field takes."""
+
+    symbol = StrictCharField(required=False, allow_blank=True, max_length=SYMBOL_INPUT_MAX, trim_whitespace=False,
+                             normalize=normalize_symbol, schema={"pattern": SYMBOL_FILTER_PATTERN},
+                             help_text="Exact symbol, e.g. BTC/USDT (case-insensitive).")
+    direction = StrictChoiceField(choices=enums.DIRECTIONS, required=False, help_text="long or short (exactly)")
+    timeframe = StrictChoiceField(choices=enums.TIMEFRAMES, required=False, help_text="Chart timeframe (exactly)")
+
+
+class OwnFilterSerializer(PublicFilterSerializer):
+    """An owner's list: any status of their own."""
+
+    status = StrictChoiceField(choices=enums.STATUSES, required=False, help_text="Review status (exactly)")
+
+
+class AdminFilterSerializer(OwnFilterSerializer):
+    """Every signal: also by owner."""
+
+    owner_id = StrictIdentifierField(noun="a user id", required=False, help_text="Owner's user id")
 
 
 def _price(**kwargs):

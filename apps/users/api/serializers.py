@@ -9,16 +9,12 @@ from rest_framework import serializers
 from apps.users.models import AVATAR_URL_MAX, BIO_MAX, DISPLAY_NAME_MAX
 from tradesignals.kernel.drf.fields import (
     HTTPS_URL_PATTERN,
-    StrictBooleanField,
     StrictCharField,
-    StrictChoiceField,
     StrictInputSerializer,
-    StrictIntegerField,
     StrictURLField,
     char_ranges,
     text_pattern,
 )
-from tradesignals.kernel.drf.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
 from tradesignals.kernel.identity import ROLES
 
 # Fields of the profile a client can see but never set; sending one is a 400, not silently ignored.
@@ -118,19 +114,6 @@ class ProfileUpdateSerializer(StrictInputSerializer):
         if value is not None and not value.lower().startswith("https://"):
             raise serializers.ValidationError("Use an https URL.")
         return value
-
-
-class UserListParamsSerializer(serializers.Serializer):
-    """Query parameters of the directory, through the kernel's strict fields: ``limit`` is ASCII digits only
-    ("５０", "5_0" and " 5" are 400s), ``role`` exactly a role, ``is_active`` exactly ``true`` or ``false``."""
-
-    search = StrictCharField(required=False, max_length=320,
-                             help_text="Case-insensitive prefix of the email or of the display name.")
-    role = StrictChoiceField(required=False, choices=ROLES)
-    is_active = StrictBooleanField(text=True, required=False, default=None, help_text="true or false")
-    limit = StrictIntegerField(text=True, required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-    cursor = StrictCharField(required=False, max_length=MAX_CURSOR_LENGTH,
-                             help_text="Opaque; taken from a previous page's `next`.")
 
 
 class UserListSerializer(serializers.Serializer):

@@ -12,9 +12,11 @@ from rest_framework.views import APIView
 
 from apps.users import selectors, services
 from apps.users.api import serializers as s
-from tradesignals.kernel.drf import pagination
+from tradesignals.kernel.drf import filters
+from tradesignals.kernel.drf.fields import StrictBooleanField, StrictCharField, StrictChoiceField
 from tradesignals.kernel.drf.permissions import IsAdmin, IsAuthenticatedPrincipal
 from tradesignals.kernel.drf.schema import error_responses
+from tradesignals.kernel.identity import ROLES
 
 
 class UserMeApi(APIView):
@@ -68,23 +70,19 @@ class UserListApi(APIView):
     """Administrators' user directory: search, filters, keyset pagination with signed cursors."""
 
     permission_classes = [IsAdmin]
-    FilterSerializer = s.UserListParamsSerializer
     OutputSerializer = s.UserListSerializer
+
+    class FilterSerializer(filters.FilterSerializer):
+        """``role`` exactly a role, ``is_active`` exactly ``true`` or ``false``."""
+
+        search = StrictCharField(required=False, max_length=320,
+                                 help_text="Case-insensitive prefix of the email or of the display name.")
+        role = StrictChoiceField(required=False, choices=ROLES)
+        is_active = StrictBooleanField(text=True, required=False, help_text="true or false")
 
     @extend_schema(operation_id="users_list", summary="List users (admin)", parameters=[FilterSerializer],
                    responses={200: OutputSerializer, **error_responses(400, 401, 403)})
     def get(self, request):
-        # An empty parameter is an absent one (as on every list): "?role=" filters nothing.
-        params = self.FilterSerializer(data={k: v for k, v in request.query_params.items() if v != ""})
-        params.is_valid(raise_exception=True)
-        filters = {name: params.validated_data.get(name) for name in ("search", "role", "is_active")}
-        limit = params.validated_data["limit"]
-        scope = pagination.scope_of("users.list", filters)
-        position = pagination.decode_cursor(params.validated_data.get("cursor"), scope=scope)
-        after = (position.created_at, position.id) if position else None
-        page, next_after = selectors.profile_list(**filters, after=after, limit=limit)
-        cursor = None
-        if next_after is not None:
-            cursor = pagination.encode_cursor(pagination.Position(*next_after), scope=scope)
-        next_url = pagination.next_url(request.path, query={**filters, "limit": limit}, cursor=cursor)
-        return Response(self.OutputSerializer({"results": page, "next": next_url}).data)
+        walk = self.FilterSerializer.walk(request, name="users.list")
+        page = selectors.profile_list(**walk.filters, after=walk.after, limit=walk.limit)
+        return Response(self.OutputSerializer({"results": page.items, "next": walk.next_url(request.path, page)}).data)

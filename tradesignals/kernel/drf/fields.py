@@ -296,6 +296,26 @@ class StrictChoiceField(serializers.ChoiceField):
         return data
 
 
+@extend_schema_field(IDENTIFIER_SCHEMA)
+class StrictIdentifierField(serializers.Field):
+    """An id as the product issues them (``is_identifier``): checked before it reaches a query, so no other
+    text is ever looked up. ``noun`` names what kind of id the message asks for ("a user id")."""
+
+    default_error_messages = {"invalid": "Must be {noun} (1–64 letters or digits)."}
+
+    def __init__(self, *, noun: str = "an id", **kwargs):
+        self.noun = noun
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not is_identifier(data):
+            self.fail("invalid", noun=self.noun)
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 @extend_schema_field({"type": "boolean"})
 class StrictBooleanField(serializers.Field):
     """``true`` or ``false``: a JSON boolean, or — with ``text=True``, for a query-string parameter, where every

@@ -1,4 +1,8 @@
-"""Keyset (cursor) pagination: opaque, HMAC-signed cursors and the ``{"results", "next"}`` page shape.
+"""Keyset (cursor) pagination over HTTP: opaque, HMAC-signed cursors, ``limit``, and the ``next`` link.
+
+A list view reads its parameters through a ``FilterSerializer`` (``kernel.drf.filters``), which hands back a
+``Walk``: the list's filters, its ``limit`` and the position its cursor names. The selector returns a
+``Page`` (``kernel.pagination``) and ``Walk.next_url`` turns it into the ``{"results", "next"}`` link.
 
 A cursor carries the sort key of the last item of a page (``created_at`` in ms, ``id``) and the scope it
 belongs to (which list, which filters). It is signed with a key derived from ``SECRET_KEY``; anything that
@@ -12,34 +16,30 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
+from rest_framework import serializers
 
+from tradesignals.kernel.drf.fields import StrictIntegerField
 from tradesignals.kernel.errors import ValidationFailed
-from tradesignals.kernel.numbers import parse_ascii_int
+from tradesignals.kernel.pagination import Page, Position
+
+__all__ = ["CURSOR_SCHEMA", "DEFAULT_LIMIT", "MAX_CURSOR_LENGTH", "MAX_LIMIT", "Page", "Position",
+           "Walk", "decode_cursor", "encode_cursor", "limit_field", "next_url", "parse_limit", "scope_of"]
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 _SALT = "tradesignals.kernel.drf.pagination.cursor"
 MAX_CURSOR_LENGTH = 512
-# OpenAPI schemas of the two page parameters, for every list's documentation.
-LIMIT_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
+# OpenAPI schema of the cursor parameter (``kernel.drf.filters.CursorField``); limit's is its field's.
 CURSOR_SCHEMA = {"type": "string", "maxLength": MAX_CURSOR_LENGTH}
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where the previous page ended: its last item's ``created_at`` and ``id``."""
-
-    created_at: datetime
-    id: str
 
 
 def _b64(data: bytes) -> str:
@@ -88,19 +88,22 @@ def decode_cursor(cursor: str | None, *, scope: str) -> Position | None:
     return Position(created_at=created_at, id=item_id)
 
 
+def limit_field(**kwargs) -> StrictIntegerField:
+    """The ``limit`` parameter as a strict field: 1–100 in ASCII digits, default 20; anything else is a 400
+    (never silently capped). Only the ASCII digits 0-9 make a number (``parse_ascii_int``): "１０", "²", "٥",
+    "5_0" and " 5" are refused, not read as 10, 2, 5 or 50."""
+    return StrictIntegerField(text=True, required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT,
+                              **kwargs)
+
+
 def parse_limit(raw: str | None) -> int:
-    """``limit`` 1–100, default 20; anything else is a 400 (never silently capped). Only the ASCII digits
-    0-9 make a number (``parse_ascii_int``): "１０", "²", "٥", "5_0" and " 5" are refused, not read as 10, 2,
-    5 or 50 — and never reach ``int()`` to raise there."""
+    """``limit_field``'s rule for one raw value outside a ``FilterSerializer`` (an empty value is the default)."""
     if raw is None or raw == "":
         return DEFAULT_LIMIT
     try:
-        limit = parse_ascii_int(raw)
-    except ValueError:
-        limit = None
-    if limit is None or not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed(details={"limit": [f"Must be an integer from 1 to {MAX_LIMIT}."]})
-    return limit
+        return limit_field().run_validation(raw)
+    except serializers.ValidationError as exc:
+        raise ValidationFailed(details={"limit": exc.detail}) from None
 
 
 def scope_of(name: str, filters: dict) -> str:
@@ -117,3 +120,33 @@ def next_url(path: str, *, query: dict, cursor: str | None) -> str | None:
               for key, value in query.items() if value is not None and key != "cursor"}
     params["cursor"] = cursor
     return f"{path}?{urlencode(sorted(params.items()))}"
+
+
+class Walk:
+    """One request's place in one list: its filters, its page size, and the position its cursor continues from.
+
+    A cursor is bound to the list's ``name``, its ``filters`` and the ``private`` facts of the request that the
+    link does not carry (whose sessions, whose signals), so it continues exactly the walk it came from. The
+    scope is a digest, computed only when a cursor is read or written (not on a first page served from cache).
+    """
+
+    def __init__(self, name: str, filters: dict, *, limit: int, cursor: str | None = None,
+                 private: dict | None = None):
+        self.name, self.filters, self.limit, self.private = name, filters, limit, private or {}
+        self._cursor = cursor
+
+    @functools.cached_property
+    def scope(self) -> str:
+        return scope_of(self.name, {**self.filters, **self.private})
+
+    @functools.cached_property
+    def after(self) -> Position | None:
+        """The position the cursor names (``None`` for the first page); ``ValidationFailed`` if it is forged."""
+        return decode_cursor(self._cursor, scope=self.scope) if self._cursor else None
+
+    def next_url(self, path: str, page: Page) -> str | None:
+        """The link to the page after ``page`` (``None`` on the last): these filters, this limit, a new cursor."""
+        if page.next_after is None:
+            return None
+        cursor = encode_cursor(page.next_after, scope=self.scope)
+        return next_url(path, query={**self.filters, "limit": self.limit}, cursor=cursor)

@@ -1,0 +1,46 @@
+"""Keyset pages: the one result every list selector returns, and the one way to cut it.
+
+A list reads ``limit + 1`` rows newest first (or in whatever order its keyset walks); the extra row only says
+that a next page exists. ``paginate`` cuts the page and names where it ended, so no selector or view counts
+rows or builds positions itself. Kept free of DRF: selectors return a ``Page``, the API turns its
+``next_after`` into a signed cursor and a link (``kernel.drf.pagination``), the console into its own link.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from operator import attrgetter
+from typing import Any, Generic, NamedTuple, TypeVar
+
+T = TypeVar("T")
+
+
+class Position(NamedTuple):
+    """Where a page ended: its last item's sort time (``created_at``, or the time the list is ordered by) and
+    ``id``. A tuple, so a keyset reader unpacks it as ``(moment, id)``."""
+
+    created_at: datetime
+    id: str
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: its items, and the position to continue after (``None`` on the last page)."""
+
+    items: list[T]
+    next_after: Position | None
+
+
+_CREATED_AT = attrgetter("created_at")
+
+
+def paginate(rows: Iterable[T], *, limit: int, key: Callable[[Any], datetime] = _CREATED_AT) -> Page[T]:
+    """The page of ``limit`` items from ``rows`` (read as ``limit + 1``: the extra one only proves a next page),
+    continuing after the last item's ``(key(item), id)``."""
+    rows = list(rows)
+    items = rows[:limit]
+    if len(rows) <= limit or not items:
+        return Page(items=items, next_after=None)
+    last = items[-1]
+    return Page(items=items, next_after=Position(key(last), str(last.id)))
