@@ -32,15 +32,3 @@ def test_request_id_in_error_body_and_access_log(client, caplog):
     line = records[-1]
     assert (line.request_id, line.method, line.path, line.status) == ("trace-abcdef123", "GET", "/api/v1/nowhere", 404)
     assert line.duration_ms >= 0
-
-
-def test_json_log_formatter_emits_request_fields():
-    import json
-
-    from tradesignals.kernel.logging import JsonFormatter
-
-    record = logging.LogRecord("tradesignals.access", logging.INFO, __file__, 1, "request", (), None)
-    record.request_id, record.status, record.path = "rid-00000001", 201, "/x"
-    payload = json.loads(JsonFormatter().format(record))
-    assert payload["request_id"] == "rid-00000001" and payload["status"] == 201 and payload["path"] == "/x"
-    assert payload["level"] == "INFO" and payload["ts"].endswith("Z")
