@@ -1,6 +1,8 @@
 """Every read of the users app: profiles, the claims fallback, the admin directory, the /me cache."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from apps.users import cache
 from apps.users.models import Profile
 from tradesignals.kernel import keyset
@@ -43,12 +45,24 @@ def profile_get_public(*, user_id: str) -> Profile:
     return profile
 
 
-def profile_me_cached(*, user_id: str) -> bytes | None:
-    return cache.me_get(user_id)
+def profile_me_rendered(*, principal: Principal, render: Callable[[Profile], bytes]) -> bytes:
+    """The caller's own profile as response bytes, read through the per-user cache (one build per miss,
+    cluster-wide). ``render`` serialises it (the API view, with DRF; this module never imports DRF).
 
+    The claims-built stand-in of a profile not projected yet is rendered but never cached: the projection
+    replaces it, and a cached stand-in would outlive it until the next change of the profile."""
+    stand_in: list[bytes] = []
 
-def profile_me_cache_store(*, user_id: str, body: bytes) -> None:
-    cache.me_set(user_id, body)
+    def build() -> bytes | None:
+        profile = profile_for_principal(principal=principal)
+        body = render(profile)
+        if profile.registered:
+            return body
+        stand_in.append(body)
+        return None  # not stored
+
+    found = cache.me_read_through(principal.user_id, build)
+    return found.value if found.value is not None else stand_in[0]
 
 
 def profile_list(

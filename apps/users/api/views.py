@@ -31,17 +31,11 @@ class UserMeApi(APIView):
                                "token's claims (`email` and `created_at` are then null); never a 404.",
                    responses={200: OutputSerializer, **error_responses(401, 503)})
     def get(self, request):
-        user_id = request.user.user_id
-        cached = selectors.profile_me_cached(user_id=user_id)
-        if cached is not None:
-            if getattr(request.accepted_renderer, "format", None) == "json":
-                return HttpResponse(cached, content_type="application/json")
-            return Response(json.loads(cached))
-        profile = selectors.profile_for_principal(principal=request.user)
-        data = self.OutputSerializer(profile).data
-        if profile.registered:  # the claims-built stand-in is never cached
-            selectors.profile_me_cache_store(user_id=user_id, body=JSONRenderer().render(data))
-        return Response(data)
+        body = selectors.profile_me_rendered(
+            principal=request.user, render=lambda profile: JSONRenderer().render(self.OutputSerializer(profile).data))
+        if getattr(request.accepted_renderer, "format", None) == "json":
+            return HttpResponse(body, content_type="application/json")
+        return Response(json.loads(body))  # the browsable API renders the same data as HTML
 
     @extend_schema(operation_id="users_me_update", summary="Edit own profile",
                    description="Only `display_name`, `bio` and `avatar_url`; any other field is a 400. "
