@@ -2,11 +2,11 @@
 
 A keyset page is "the next ``n`` documents of an index range, in index order". MongoDB walks the index
 and stops after ``n``; the embedded MongoDB-compatible server (secantus) does not push a ``limit`` into an
-index scan: it fetches and decodes *every* document of the equality prefix, then sorts and cuts (5 000
-documents ≈ 150 ms, 20 000 ≈ 900 ms), and it falls back to a collection scan for a ``$or`` keyset clause,
-for equality fields that are not exactly an index prefix, and walks the whole index when hinted. A bounded
-range on the order field, with the equality fields forming exactly a declared index prefix, it does serve
-from the index, at a cost proportional to the documents inside the range (≈ 0.04 ms each).
+index scan: it fetches and decodes *every* document of the equality prefix, then sorts and cuts (a cost
+that grows with the whole prefix, not with the page), and it falls back to a collection scan for a ``$or``
+keyset clause, for equality fields that are not exactly an index prefix, and walks the whole index when
+hinted. A bounded range on the order field, with the equality fields forming exactly a declared index
+prefix, it does serve from the index, at a cost proportional to the documents inside the range.
 
 So reads ask for a time window below the position they continue from and size the next one from the density
 they observed, until they hold enough documents or the window passes ``FLOOR`` (then one open-ended query

@@ -7,7 +7,7 @@ from apps.accounts.enums import AUDIT_TYPES, ROLES
 
 
 class UserSerializer(serializers.Serializer):
-    """The ``user`` object of DESIGN §4."""
+    """The ``user`` object every auth response carries (register, login, ``/auth/me``)."""
 
     id = serializers.CharField()
     email = serializers.EmailField()

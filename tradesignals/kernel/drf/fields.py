@@ -254,8 +254,8 @@ class StrictCharField(serializers.CharField):
 
 class StrictEmailField(StrictCharField):
     """An email address, bounded to ``max_length`` (254, RFC 5321) before Django's ``EmailValidator`` runs
-    its patterns. Those are linear at that length (hostile shapes of 320 characters cost < 0.1 ms); what they
-    must never see is 64 KiB, and the validator's own 320-character guard is not ours to rely on."""
+    its patterns. Those are linear at that length, so hostile shapes of a few hundred characters are cheap;
+    what they must never see is 64 KiB, and the validator's own 320-character guard is not ours to rely on."""
 
     def __init__(self, *, max_length: int = 254, **kwargs):
         super().__init__(max_length=max_length, **kwargs)
@@ -266,8 +266,8 @@ class StrictEmailField(StrictCharField):
 
 
 class StrictURLField(StrictCharField):
-    """A URL, bounded to ``max_length`` (default 2048) before Django's ``URLValidator`` runs its patterns
-    (hostile shapes of 2048 characters cost < 1 ms there)."""
+    """A URL, bounded to ``max_length`` (default 2048) before Django's ``URLValidator`` runs its patterns,
+    which are cheap on hostile shapes of that length and must never see more."""
 
     def __init__(self, *, max_length: int = 2048, **kwargs):
         super().__init__(max_length=max_length, **kwargs)
@@ -425,7 +425,7 @@ class StrictInputSerializer(serializers.Serializer):
 
     # Every field it does not accept is named, and a 64 KiB body holds some 8000 keys: they are reported with
     # the product's own ValidationFailed and two shared messages, because DRF's ValidationError rebuilds an
-    # ErrorDetail per key three times on its way out (~150 ms of CPU with 8000 keys, mostly garbage collection).
+    # ErrorDetail per key three times on its way out (CPU that grows with the keys, mostly garbage collection).
     read_only_names: tuple[str, ...] = ()
     # What the whole body must be that its fields cannot say (``minProperties``, a rule across fields as
     # ``anyOf``), for the OpenAPI document; every request schema of one also says ``additionalProperties:
