@@ -21,8 +21,7 @@ from bson import ObjectId
 from apps.signals import cache, enums
 from apps.signals.models import INDEXES, RECENT, TradeSignal
 from tradesignals.kernel import keyset, mongo
-from tradesignals.kernel.errors import ValidationFailed
-from tradesignals.kernel.pagination import Page, Position, paginate
+from tradesignals.kernel.pagination import Page, Position, invalid_cursor, paginate
 
 SORT = [("created_at", -1), ("_id", -1)]
 
@@ -82,7 +81,7 @@ def _position(after: Position | None) -> tuple[datetime, ObjectId] | None:
         return None
     oid = _object_id(after[1])
     if oid is None:
-        raise ValidationFailed(details={"cursor": ["Invalid or tampered cursor."]})
+        raise invalid_cursor()
     return after[0], oid
 
 
@@ -220,7 +219,7 @@ def _keyset_after(field: str, after: Position, *, op: str) -> list[dict]:
     moment, last_id = after
     oid = _object_id(last_id)
     if oid is None:
-        raise ValidationFailed(details={"cursor": ["Invalid or tampered cursor."]})
+        raise invalid_cursor()
     return [{field: {op: moment}}, {field: moment, "_id": {op: oid}}]
 
 

@@ -13,7 +13,16 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from tradesignals.kernel.errors import ValidationFailed
+
 T = TypeVar("T")
+INVALID_CURSOR = "Invalid or tampered cursor."
+
+
+def invalid_cursor() -> ValidationFailed:
+    """The one 400 for a cursor that is not one of ours (forged, truncated, from another list, or naming an
+    id no list issues), however it was found wrong."""
+    return ValidationFailed("The cursor is invalid.", details={"cursor": [INVALID_CURSOR]})
 
 
 class Position(NamedTuple):

@@ -4,10 +4,11 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apps.accounts.enums import AUDIT_TYPES, ROLES
+from tradesignals.kernel.drf.pagination import PageSerializer
 
 
 class UserSerializer(serializers.Serializer):
-    """The ``user`` object every auth response carries (register, login, ``/auth/me``)."""
+    """The account, as register, login and /auth/me answer with it."""
 
     id = serializers.CharField()
     email = serializers.EmailField()
@@ -43,9 +44,8 @@ class SessionSerializer(serializers.Serializer):
         return session.id == self.context.get("family")
 
 
-class SessionPageSerializer(serializers.Serializer):
+class SessionPageSerializer(PageSerializer):
     results = SessionSerializer(many=True)
-    next = serializers.CharField(allow_null=True)
 
 
 class AuditEntrySerializer(serializers.Serializer):
@@ -61,6 +61,5 @@ class AuditEntrySerializer(serializers.Serializer):
     details = serializers.DictField()
 
 
-class AuditPageSerializer(serializers.Serializer):
+class AuditPageSerializer(PageSerializer):
     results = AuditEntrySerializer(many=True)
-    next = serializers.CharField(allow_null=True)

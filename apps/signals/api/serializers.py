@@ -24,6 +24,7 @@ from tradesignals.kernel.drf.fields import (
     positive_decimal_schema,
     text_pattern,
 )
+from tradesignals.kernel.drf.pagination import PageSerializer
 
 READ_ONLY = ("id", "owner_id", "owner_name", "status", "review", "version", "created_at", "updated_at",
              "risk_reward", "history", "owner_active")
@@ -159,9 +160,8 @@ class SignalDetailOutputSerializer(SignalOutputSerializer):
     history = TransitionSerializer(many=True, required=False)
 
 
-class SignalPageOutputSerializer(serializers.Serializer):
+class SignalPageOutputSerializer(PageSerializer):
     results = SignalOutputSerializer(many=True)
-    next = serializers.CharField(allow_null=True)
 
 
 _json = JSONRenderer()

@@ -15,6 +15,7 @@ from tradesignals.kernel.drf.fields import (
     char_ranges,
     text_pattern,
 )
+from tradesignals.kernel.drf.pagination import PageSerializer
 from tradesignals.kernel.identity import ROLES
 
 # Fields of the profile a client can see but never set; sending one is a 400, not silently ignored.
@@ -116,6 +117,5 @@ class ProfileUpdateSerializer(StrictInputSerializer):
         return value
 
 
-class UserListSerializer(serializers.Serializer):
+class UserListSerializer(PageSerializer):
     results = ProfileSerializer(many=True)
-    next = serializers.CharField(allow_null=True, help_text="Path of the next page, or null on the last page.")

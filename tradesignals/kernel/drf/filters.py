@@ -22,6 +22,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tradesignals.kernel.drf.pagination import CURSOR_SCHEMA, DEFAULT_LIMIT, MAX_LIMIT, Walk, limit_field
+from tradesignals.kernel.pagination import INVALID_CURSOR
 
 PAGE_FIELDS = ("limit", "cursor")
 
@@ -31,7 +32,7 @@ class CursorField(serializers.Field):
     """The opaque cursor, as sent: ``Walk.after`` checks its length, alphabet and signature (one message for
     every cursor that is not one of ours, however it is wrong)."""
 
-    default_error_messages = {"invalid": "Invalid or tampered cursor."}
+    default_error_messages = {"invalid": INVALID_CURSOR}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

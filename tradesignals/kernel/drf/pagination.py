@@ -29,10 +29,10 @@ from rest_framework import serializers
 
 from tradesignals.kernel.drf.fields import StrictIntegerField
 from tradesignals.kernel.errors import ValidationFailed
-from tradesignals.kernel.pagination import Page, Position
+from tradesignals.kernel.pagination import Page, Position, invalid_cursor
 
-__all__ = ["CURSOR_SCHEMA", "DEFAULT_LIMIT", "MAX_CURSOR_LENGTH", "MAX_LIMIT", "Page", "Position",
-           "Walk", "decode_cursor", "encode_cursor", "limit_field", "next_url", "parse_limit", "scope_of"]
+__all__ = ["CURSOR_SCHEMA", "DEFAULT_LIMIT", "MAX_CURSOR_LENGTH", "MAX_LIMIT", "Page", "PageSerializer",
+           "Position", "Walk", "decode_cursor", "encode_cursor", "limit_field", "next_url", "parse_limit", "scope_of"]
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -60,10 +60,6 @@ def encode_cursor(position: Position, *, scope: str) -> str:
     return f"{payload}.{_signature(payload)}"
 
 
-def _invalid() -> ValidationFailed:
-    return ValidationFailed("The cursor is invalid.", details={"cursor": ["Invalid or tampered cursor."]})
-
-
 def decode_cursor(cursor: str | None, *, scope: str) -> Position | None:
     """The position a cursor points at, or ``None`` for the first page; ``ValidationFailed`` if forged.
 
@@ -72,19 +68,19 @@ def decode_cursor(cursor: str | None, *, scope: str) -> Position | None:
     if cursor is None or cursor == "":
         return None
     if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii() or cursor.count(".") != 1:
-        raise _invalid()
+        raise invalid_cursor()
     payload, signature = cursor.split(".")
     if not hmac.compare_digest(signature.encode(), _signature(payload).encode()):
-        raise _invalid()
+        raise invalid_cursor()
     try:
         millis, item_id, cursor_scope = json.loads(_unb64(payload))
         if isinstance(millis, bool) or not isinstance(millis, int):
             raise TypeError("millis")
         created_at = datetime.fromtimestamp(millis / 1000, tz=UTC)
     except (ValueError, TypeError, binascii.Error, OverflowError, OSError):
-        raise _invalid() from None
+        raise invalid_cursor() from None
     if cursor_scope != scope or not isinstance(item_id, str):
-        raise _invalid()
+        raise invalid_cursor()
     return Position(created_at=created_at, id=item_id)
 
 
@@ -150,3 +146,16 @@ class Walk:
             return None
         cursor = encode_cursor(page.next_after, scope=self.scope)
         return next_url(path, query={**self.filters, "limit": self.limit}, cursor=cursor)
+
+
+# The body of every list, ``{"results": [...], "next": link or null}``: a subclass declares
+# ``results = ItemSerializer(many=True)``. (Its docstring is the schema's description of every page.)
+class PageSerializer(serializers.Serializer):
+    """One page of a list: its items, and the path of the next page (null on the last)."""
+
+    next = serializers.CharField(allow_null=True, help_text="Path of the next page, or null on the last page.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["next"] = fields.pop("next")  # after the subclass's ``results``, as every list writes its body
+        return fields
