@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tradesignals.kernel.cache import Cached, entry_key, get_cache, read_through
+from tradesignals.kernel.cache import Cached, get_cache, read_through
 
 _ME_SUFFIX = "body"
 
@@ -23,17 +23,6 @@ def me_read_through(user_id: str, build: Callable[[], bytes | None]) -> Cached:
     """The caller's rendered profile: cached bytes, or ``build()``'s (stored unless ``None``, which is how
     a profile that must not be cached — the claims-built stand-in — stays out)."""
     return read_through(me_namespace(user_id), _ME_SUFFIX, build)
-
-
-def me_get(user_id: str) -> bytes | None:
-    return get_cache().current(me_namespace(user_id), _ME_SUFFIX)[1]
-
-
-def me_set(user_id: str, body: bytes) -> None:
-    cache = get_cache()
-    generation = cache.generation(me_namespace(user_id))
-    if generation is not None:
-        cache.set(entry_key(me_namespace(user_id), generation, _ME_SUFFIX), body)
 
 
 def me_invalidate(user_id: str) -> None:
