@@ -93,7 +93,7 @@ SECURITY_REDIS_ALLOW_EVICTION = env_bool("SECURITY_REDIS_ALLOW_EVICTION", False)
 SECURITY_REDIS_CHECK_AT_START = False  # a network call at start-up: production only (settings/prod.py)
 REDIS_SOCKET_TIMEOUT = float(env_str("REDIS_SOCKET_TIMEOUT", "0.25"))
 CACHE_TTL_SECONDS = env_int("CACHE_TTL_SECONDS", 300, minimum=1, maximum=3600)
-# CacheService (tradesignals/kernel/cache.py): backend redis|locmem|null (default follows REDIS_ENABLED),
+# CacheService (tradesignals/kernel/cache/): backend redis|locmem|null (default follows REDIS_ENABLED),
 # how long to skip a failed Redis before retrying, stampede lock/wait, public feed max-age.
 CACHE_BACKEND = env_str("CACHE_BACKEND", "redis" if REDIS_ENABLED else "locmem")
 CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 2, minimum=1, maximum=300)
