@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bson import ObjectId
 from mongoengine.queryset.visitor import Q
 
 from apps.accounts.models import AuditEntry, Session, User
@@ -11,12 +10,8 @@ from tradesignals.kernel import mongo
 from tradesignals.kernel.pagination import Page, Position, paginate
 
 
-def _object_id(value: str) -> ObjectId | None:
-    return mongo.object_id(value)
-
-
 def user_get(*, user_id: str) -> User | None:
-    oid = _object_id(user_id)
+    oid = mongo.object_id(user_id)
     return User.objects(id=oid).first() if oid else None
 
 
@@ -58,7 +53,7 @@ def audit_list(*, user_id: str | None = None, type: str | None = None,  # noqa: 
     if type:
         query &= Q(type=type)
     if after is not None:
-        oid = _object_id(after.id)
+        oid = mongo.object_id(after.id)
         if oid is None:
             return Page(items=[], next_after=None)
         query &= _after(after, field="at", id_value=oid)

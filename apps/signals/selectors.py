@@ -63,10 +63,6 @@ def index_for(equality_fields) -> str:
     return best
 
 
-def _object_id(value: str) -> ObjectId | None:
-    return mongo.object_id(value)
-
-
 def list_plan(fixed: dict, filters: dict) -> tuple[str, dict, dict]:
     """``(index name, index-prefix equality query, residual equality filters)`` of a list query."""
     equality = {**fixed, **{k: v for k, v in filters.items() if v is not None}}
@@ -79,7 +75,7 @@ def _position(after: Position | None) -> tuple[datetime, ObjectId] | None:
     """A decoded cursor position ``(time, id)`` as the keyset reader wants it; a bad id is a tampered cursor."""
     if after is None:
         return None
-    oid = _object_id(after[1])
+    oid = mongo.object_id(after[1])
     if oid is None:
         raise invalid_cursor()
     return after[0], oid
@@ -113,7 +109,7 @@ def signal_list_admin(*, filters: dict, after: Position | None = None, limit: in
 
 
 def signal_get(*, signal_id: str) -> TradeSignal | None:
-    oid = _object_id(signal_id)
+    oid = mongo.object_id(signal_id)
     if oid is None:
         return None
     mongo_queries.add("details")
@@ -178,7 +174,7 @@ def signal_detail_rendered(*, signal_id: str, render: Callable[[TradeSignal, str
     ``None`` when the signal does not exist. The caller decides visibility from ``entry["meta"]`` — after
     the cache read, exactly as after a miss.
     """
-    if _object_id(signal_id) is None:
+    if mongo.object_id(signal_id) is None:
         return None
 
     def build():
@@ -217,7 +213,7 @@ class DayCounts:
 
 def _keyset_after(field: str, after: Position, *, op: str) -> list[dict]:
     moment, last_id = after
-    oid = _object_id(last_id)
+    oid = mongo.object_id(last_id)
     if oid is None:
         raise invalid_cursor()
     return [{field: {op: moment}}, {field: moment, "_id": {op: oid}}]
