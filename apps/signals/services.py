@@ -37,6 +37,7 @@ from tradesignals.kernel.errors import (
     PermissionDenied,
     PreconditionFailed,
     ValidationFailed,
+    must_be_one_of,
 )
 from tradesignals.kernel.identity import Principal
 from tradesignals.kernel.retry import WriteLost, is_write_conflict, retry_on_conflict
@@ -100,9 +101,9 @@ def _clean(data: dict) -> dict:
             continue
         try:
             if name == "direction" and value not in enums.DIRECTIONS:
-                raise ValueError(f"Must be one of: {', '.join(enums.DIRECTIONS)}.")
+                raise ValueError(must_be_one_of(enums.DIRECTIONS))
             if name == "timeframe" and value not in enums.TIMEFRAMES:
-                raise ValueError(f"Must be one of: {', '.join(enums.TIMEFRAMES)}.")
+                raise ValueError(must_be_one_of(enums.TIMEFRAMES))
             if name in ("entry_price", "stop_loss", "take_profit") and not isinstance(value, Decimal):
                 raise ValueError("A decimal number is required.")
             if name in ("symbol", "rationale") and not isinstance(value, str):
@@ -276,7 +277,7 @@ def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str 
     if not actor.is_admin:
         raise PermissionDenied("Administrator role required.")
     if status not in enums.REVIEW_STATUSES:
-        raise ValidationFailed(details={"status": [f"Must be one of: {', '.join(enums.REVIEW_STATUSES)}."]})
+        raise ValidationFailed(details={"status": [must_be_one_of(enums.REVIEW_STATUSES)]})
     try:
         reason = normalize_reason(reason, required=status == enums.REJECTED)
     except ValueError as exc:

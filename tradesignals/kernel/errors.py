@@ -14,6 +14,12 @@ from django.http import Http404, JsonResponse
 from tradesignals.kernel.context import current_request_id
 
 
+def must_be_one_of(choices) -> str:
+    """The one wording for a value outside its vocabulary (fields, filters and services alike); it names the
+    choices and never echoes the input."""
+    return f"Must be one of: {', '.join(str(choice) for choice in choices)}."
+
+
 class ApplicationError(Exception):
     """Base for every error the product raises on purpose."""
 

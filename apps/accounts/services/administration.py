@@ -34,6 +34,7 @@ from tradesignals.kernel.errors import (
     NotFound,
     PermissionDenied,
     ValidationFailed,
+    must_be_one_of,
 )
 from tradesignals.kernel.identity import Principal
 
@@ -52,7 +53,7 @@ def user_admin_update(*, actor: Principal, user_id: str, role: str | None = None
     if user is None:
         raise NotFound()
     if role is not None and role not in ROLES:
-        raise ValidationFailed(details={"role": [f"Must be one of: {', '.join(ROLES)}."]})
+        raise ValidationFailed(details={"role": [must_be_one_of(ROLES)]})
     role_changed = role is not None and role != user.role
     activity_changed = is_active is not None and is_active != user.is_active
     if not (role_changed or activity_changed):

@@ -27,7 +27,7 @@ from tradesignals.kernel.drf.parsers import (  # noqa: F401 - re-exported: setti
     UnrepresentableNumber,
     field_label,
 )
-from tradesignals.kernel.errors import ValidationFailed
+from tradesignals.kernel.errors import ValidationFailed, must_be_one_of
 from tradesignals.kernel.numbers import (
     MAX_DECIMAL_LENGTH,
     MAX_INTEGER_DIGITS,
@@ -216,14 +216,13 @@ class StrictChoiceField(serializers.ChoiceField):
 
     default_error_messages = {
         "invalid": "Must be a string.",
-        "invalid_choice": "Must be one of: {choices}.",
     }
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
         if data not in self.choices:
-            self.fail("invalid_choice", choices=", ".join(str(c) for c in self.choices))
+            raise serializers.ValidationError(must_be_one_of(self.choices), code="invalid_choice")
         return data
 
 
