@@ -9,13 +9,11 @@ even when nginx drops its workers' privileges.
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
-import requests
-
-from tests.support.servers import free_port, require, wait_until
+from tests.support.nginx import NginxProcess, nginx_binary
+from tests.support.servers import free_port, require
 
 CONFIG = """
 daemon off;
@@ -54,16 +52,15 @@ def _binary(name: str, *fallbacks: str) -> str | None:
     return shutil.which(name) or next((path for path in fallbacks if Path(path).exists()), None)
 
 
-class TlsProxy:
+class TlsProxy(NginxProcess):
     def __init__(self, upstream_port: int, workdir: Path):
-        self.nginx = _binary("nginx", "/usr/sbin/nginx")
+        self.nginx = nginx_binary()
         self.openssl = _binary("openssl", "/usr/bin/openssl")
         require(self.nginx is not None, "nginx is not installed")
         require(self.openssl is not None, "openssl is not installed (it makes the proxy's test certificate)")
         self.dir = workdir
         self.port = free_port()
         self.upstream_port = upstream_port
-        self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -81,31 +78,9 @@ class TlsProxy:
                        check=True, capture_output=True, timeout=30)
         conf = self.dir / "nginx.conf"
         conf.write_text(CONFIG.format(dir=self.dir, port=self.port, upstream=self.upstream_port))
-        self.proc = subprocess.Popen([self.nginx, "-c", str(conf), "-p", str(self.dir), "-e",
-                                      str(self.dir / "error.log")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited: {self.error_log()}")
-            return requests.get(f"{self.url}/healthz", verify=self.certificate, timeout=1).status_code == 200
-
-        try:
-            wait_until(ready, timeout=15, message="the TLS proxy to answer")
-        except BaseException:
-            self.stop()
-            raise
+        self.launch([self.nginx, "-c", str(conf), "-p", str(self.dir), "-e", str(self.dir / "error.log")],
+                    f"{self.url}/healthz", message="the TLS proxy to answer", verify=self.certificate)
         return self
 
-    def error_log(self) -> str:
-        path = self.dir / "error.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
-
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)  # graceful: finish open requests, then exit
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.stop_process()

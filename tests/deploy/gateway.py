@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from pathlib import Path
 
-import requests
-
-from tests.support.servers import free_port, wait_until
+from tests.support.nginx import NginxProcess, nginx_binary  # noqa: F401 (tests import nginx_binary here)
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,11 +20,7 @@ def load_renderer():
     return module
 
 
-def nginx_binary() -> str | None:
-    return shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-
-
-class Nginx:
+class Nginx(NginxProcess):
     def __init__(self, upstreams: dict[str, list[str]]):
         self.port = free_port()
         # Its own directory, world-traversable: nginx workers run as an unprivileged user when we are root
@@ -38,7 +31,6 @@ class Nginx:
         self.conf.write_text(load_renderer().render(
             upstreams=upstreams, listen=f"127.0.0.1:{self.port}", runtime_dir=self.dir, debug_headers=True,
         ))
-        self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -52,34 +44,13 @@ class Nginx:
         return subprocess.run(self.command("-t"), capture_output=True, text=True, timeout=30)
 
     def start(self) -> Nginx:
-        self.proc = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited: {self.error_log()}")
-            return requests.get(f"{self.url}/nginx-healthz", timeout=1).status_code == 200
-
-        try:
-            wait_until(ready, timeout=15, message="nginx to answer")
-        except BaseException:
-            self.stop()
-            raise
+        self.launch(self.command(), f"{self.url}/nginx-healthz", message="nginx to answer")
         return self
-
-    def error_log(self) -> str:
-        path = self.dir / "error.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
     def access_log(self) -> str:
         path = self.dir / "access.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)  # graceful: finish open requests, then exit
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.stop_process()
         shutil.rmtree(self.dir, ignore_errors=True)
