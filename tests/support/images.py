@@ -105,6 +105,17 @@ def gif(frames: int = 1, width: int = 64, height: int = 48, *, transparent: bool
     return _save(first, "GIF", **options)
 
 
+def progressive_jpeg(width: int = 64, height: int = 48) -> bytes:
+    return _save(picture(width, height, noise=True), "JPEG", quality=90, progressive=True)
+
+
+def jpeg_many_scans(scans: int = 1000) -> bytes:
+    """A progressive JPEG whose last scan is repeated ``scans`` times: small, but each scan is decoder work."""
+    data = progressive_jpeg(16, 16)
+    last = data.rindex(b"\xff\xda")
+    return data[:last] + data[last:-2] * scans + b"\xff\xd9"
+
+
 def jpeg_with_profile(icc_profile: bytes, width: int = 64, height: int = 48) -> bytes:
     return _save(picture(width, height), "JPEG", quality=90, icc_profile=icc_profile)
 

@@ -39,6 +39,7 @@ def _refusal(data: bytes, **options) -> str:
     (images.jpeg(64, 48, mode="L"), "JPEG", "image/jpeg", "jpg", "L"),
     (images.jpeg(64, 48, mode="CMYK"), "JPEG", "image/jpeg", "jpg", "RGB"),
     (images.mpo(64, 48), "JPEG", "image/jpeg", "jpg", "RGB"),
+    (images.progressive_jpeg(64, 48), "JPEG", "image/jpeg", "jpg", "RGB"),
     (images.png(64, 48), "PNG", "image/png", "png", "RGB"),
     (images.png(64, 48, alpha=True), "PNG", "image/png", "png", "RGBA"),
     (images.png(64, 48, mode="LA"), "PNG", "image/png", "png", "LA"),
@@ -50,8 +51,9 @@ def _refusal(data: bytes, **options) -> str:
     (images.webp(64, 48, lossless=True), "WEBP", "image/webp", "webp", "RGB"),
     (images.gif(1, 64, 48), "GIF", "image/png", "png", "P"),
     (images.gif(1, 64, 48, transparent=True), "GIF", "image/png", "png", "RGBA"),
-], ids=["jpeg", "jpeg-gray", "jpeg-cmyk", "mpo", "png", "png-alpha", "png-gray-alpha", "png-palette",
-        "png-palette-transparent", "png-16bit", "webp", "webp-alpha", "webp-lossless", "gif", "gif-transparent"])
+], ids=["jpeg", "jpeg-gray", "jpeg-cmyk", "mpo", "jpeg-progressive", "png", "png-alpha", "png-gray-alpha",
+        "png-palette", "png-palette-transparent", "png-16bit", "webp", "webp-alpha", "webp-lossless", "gif",
+        "gif-transparent"])
 def test_every_accepted_format_comes_back_re_encoded_in_its_output_format(data, source, content_type, extension,
                                                                          mode):
     result = _process(data)
@@ -157,9 +159,10 @@ def test_only_the_first_frame_of_an_animated_gif_or_webp_is_kept():
     (images.polyglot_gif_script(), TRAILING_DATA),
     (images.mpo() + images.html(), TRAILING_DATA),
     (images.webp() + images.html(), TRAILING_DATA),
+    (images.jpeg_many_scans(1000), CORRUPT),
 ], ids=["empty", "svg", "html", "pdf", "bmp", "tiff", "ico", "gif-header-only", "html-then-png", "truncated-png",
         "truncated-jpeg", "truncated-webp", "truncated-gif", "jpeg+html", "png+zip", "gif+script", "mpo+html",
-        "webp+html"])
+        "webp+html", "jpeg-of-a-thousand-scans"])
 def test_refused_inputs_each_say_why(data, reason):
     with pytest.raises(ImageRefused) as refused:
         _process(data)

@@ -21,6 +21,7 @@ refusal with a reason the client can act on.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import struct
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 from PIL import Image, ImageCms
 
 from tradesignals.kernel.errors import ValidationFailed
+
+logger = logging.getLogger(__name__)
 
 NOT_AN_IMAGE = "The file is not a JPEG, PNG, WebP or GIF image."
 EMPTY = "The file is empty."
@@ -48,6 +51,7 @@ THUMBNAIL_PIXELS = 1024 * 1024
 # Chunk and block counts far above any real encoder's; they bound the work a file of tiny chunks can cause.
 _MAX_PNG_CHUNKS = 200_000
 _MAX_MPO_PICTURES = 16
+_MAX_JPEG_SCANS = 100  # a progressive file of thousands of tiny scans costs the decoder seconds for each
 
 _JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 _PILLOW_ERRORS = (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, struct.error, EOFError,
@@ -94,6 +98,9 @@ def process(data: bytes, *, max_pixels: int, thumbnail_width: int = 480, square:
     except Image.DecompressionBombError:
         raise ImageRefused(f"The image has too many pixels; at most {max_pixels:,} pixels are allowed.") from None
     except _PILLOW_ERRORS:
+        raise ImageRefused(CORRUPT) from None
+    except Exception:  # a decoder failing in a way not seen yet is still a damaged upload, never a 500
+        logger.warning("image decoding failed unexpectedly", exc_info=True)
         raise ImageRefused(CORRUPT) from None
 
 
@@ -157,7 +164,7 @@ def _check_container(data: bytes, source: str, *, pictures: int) -> None:
 
 def _jpeg_end(data: bytes, pos: int) -> int:
     pos += 2  # SOI
-    size = len(data)
+    size, scans = len(data), 0
     while True:
         if pos >= size or data[pos] != 0xFF:
             raise ImageRefused(CORRUPT)
@@ -180,6 +187,9 @@ def _jpeg_end(data: bytes, pos: int) -> int:
         if pos > size:
             raise ImageRefused(CORRUPT)
         if marker == 0xDA:  # SOS: entropy-coded data runs to the next real marker
+            scans += 1
+            if scans > _MAX_JPEG_SCANS:
+                raise ImageRefused(CORRUPT)
             found = _JPEG_MARKER.search(data, pos)
             if found is None:
                 raise ImageRefused(CORRUPT)
