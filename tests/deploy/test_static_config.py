@@ -143,6 +143,46 @@ def test_datastores_are_configured_for_their_role(services):
         assert services[name]["depends_on"]["kafka"] == {"condition": "service_healthy", "required": False}
 
 
+def test_images_live_on_one_media_volume_the_gateway_only_reads(compose, services):
+    media_root = services["accounts"]["environment"]["MEDIA_ROOT"]
+    assert "media" in compose["volumes"]
+    for name in APP_SERVICES:
+        env = services[name]["environment"]
+        assert env["STORAGE_BACKEND"] == "filesystem", name
+        assert env["MEDIA_ROOT"] == media_root, name
+        assert env["MEDIA_SERVE"] == "false", name  # nginx serves the files, the workers never do
+        assert f"media:{media_root}" in services[name]["volumes"], name
+    assert f"media:{media_root}:ro" in services["nginx"]["volumes"]
+    text = (ROOT / "deploy" / "nginx" / "nginx.conf").read_text()
+    assert f"root {media_root.rsplit('/media', 1)[0]};" in text  # the gateway's root holds MEDIA_ROOT
+
+
+def test_the_s3_store_is_optional_and_internal(services):
+    store = services["seaweedfs"]
+    assert store["profiles"] == ["s3"]
+    assert store["command"][:2] == ["server", "-s3"]
+    assert store["networks"] == ["backend"] and "ports" not in store
+    for name in APP_SERVICES:
+        assert services[name]["depends_on"]["seaweedfs"] == {"condition": "service_healthy", "required": False}
+
+
+def test_gateway_serves_stored_images_only_as_images():
+    text = (ROOT / "deploy" / "nginx" / "nginx.conf").read_text()
+    active = "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
+    block = active[active.index("location /media/images/ {"):]
+    block = block[:block.index("location /console")]
+    assert re.search(r"types \{\s*image/jpeg jpg;\s*image/png\s+png;\s*image/webp webp;\s*\}", block)
+    assert "default_type application/octet-stream;" in block
+    assert "add_header X-Content-Type-Options nosniff always;" in block
+    assert 'add_header Cache-Control "public, max-age=31536000, immutable";' in block
+    assert "try_files $uri =404;" in block and "autoindex on" not in block
+    for route in ("/api/v1/trade-signals/images", "/api/v1/users/me/avatar"):
+        for path in (route, f"{route}/"):
+            location = re.search(rf"location = {re.escape(path)} \{{([^}}]*)\}}", active)
+            assert location, path
+            assert "client_max_body_size 5184k;" in location.group(1), path
+
+
 def test_nginx_mounts_the_committed_gateway_config(services):
     mount = services["nginx"]["volumes"][0]
     source, target = mount.split(":")[:2]
