@@ -99,7 +99,7 @@ class SeaweedProcess:
             "-s3.port.iceberg=0", "-s3.port.lance=0",  # fixed default ports otherwise: two servers would clash
             f"-s3.localSocket={self.workdir / 's3.sock'}", f"-filer.localSocket={self.workdir / 'filer.sock'}",
             "-master.telemetry=false", "-master.volumeSizeLimitMB=16", "-volume.max=0",
-            "-volume.preStopSeconds=0",
+            "-volume.preStopSeconds=0", "-master.electionTimeout=1s",  # a restart waits out one election
         ]
 
     def start(self, timeout: float = 60.0) -> SeaweedProcess:
@@ -232,7 +232,7 @@ def seaweedfs(tmp_path_factory):
     """One SeaweedFS for the session, started the first time a test needs S3."""
     server = start_seaweed(tmp_path_factory.mktemp("seaweedfs"))
     yield server
-    server.stop(timeout=5)  # its data goes with the temp dir: no need to wait out a graceful stop
+    server.stop(timeout=2)  # its data goes with the temp dir: no need to wait out a graceful stop
 
 
 MEDIA_CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
