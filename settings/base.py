@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from settings.env import env_bool, env_duration, env_int, env_list, env_str
+from settings.storage import filesystem_media_storage, s3_media_storage
 from tradesignals import slices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -248,6 +249,52 @@ SIGNAL_CREATE_RATE_MAX = env_int("SIGNAL_CREATE_RATE_MAX", 100, minimum=1)
 SIGNAL_CREATE_RATE_WINDOW = env_duration("SIGNAL_CREATE_RATE_WINDOW", "1h")
 # Separation of duties: an administrator may not review their own signal unless this is on (single-admin installs).
 SIGNAL_SELF_REVIEW = env_bool("SIGNAL_SELF_REVIEW", False)
+
+# --- images and file storage (docs/images.md) -------------------------------------------------------
+# An upload larger than IMAGE_MAX_BYTES is a 413 (the body limit of the upload routes is this plus the multipart
+# envelope); more than IMAGE_MAX_PIXELS (width x height, read from the header before decoding) is a 400.
+IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 5 * 1024 * 1024, minimum=1024, maximum=64 * 1024 * 1024)
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=10_000, maximum=200_000_000)
+IMAGE_UPLOAD_RATE_MAX = env_int("IMAGE_UPLOAD_RATE_MAX", 60, minimum=1)  # uploads per user per hour
+IMAGE_UPLOAD_RATE_WINDOW = env_duration("IMAGE_UPLOAD_RATE_WINDOW", "1h")
+IMAGE_ORPHAN_TTL = env_duration("IMAGE_ORPHAN_TTL", "24h")  # an upload never attached is then deleted
+IMAGE_THUMBNAIL_WIDTH = env_int("IMAGE_THUMBNAIL_WIDTH", 480, minimum=64, maximum=2048)
+IMAGE_AVATAR_SIZE = env_int("IMAGE_AVATAR_SIZE", 256, minimum=32, maximum=1024)  # square avatar thumbnails
+# images_gc leaves a stored file without a record alone for this long (an upload between its files and its record).
+IMAGE_GC_GRACE = env_duration("IMAGE_GC_GRACE", "1h")
+# filesystem (MEDIA_ROOT, served at MEDIA_URL by the app or the gateway) or s3 (django-storages; S3_* below;
+# credentials from the environment — AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY — or the instance role).
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "filesystem")
+if STORAGE_BACKEND not in {"filesystem", "s3"}:
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be filesystem or s3; got {STORAGE_BACKEND!r}")
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_URL = env_str("MEDIA_URL", "/media/")
+if not MEDIA_URL.endswith("/"):
+    raise ImproperlyConfigured(f"MEDIA_URL must end with a slash; got {MEDIA_URL!r}")
+# The app itself answers MEDIA_URL from MEDIA_ROOT (embedded run, tests, one-host deployments without a gateway
+# that serves the volume); false when nginx or a CDN serves the files.
+MEDIA_SERVE = env_bool("MEDIA_SERVE", STORAGE_BACKEND == "filesystem")
+S3_BUCKET = env_str("S3_BUCKET", "")
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "") or None  # unset: AWS's own endpoint for S3_REGION
+S3_REGION = env_str("S3_REGION", "") or None
+# Where clients fetch objects: a CDN or the bucket's public address (objects are public-read by bucket policy,
+# under unguessable names). Unset: path-style {S3_ENDPOINT_URL}/{S3_BUCKET}/ (or AWS's virtual-hosted address).
+S3_PUBLIC_URL = env_str("S3_PUBLIC_URL", "")
+S3_ADDRESSING_STYLE = env_str("S3_ADDRESSING_STYLE", "path" if S3_ENDPOINT_URL else "virtual")
+S3_TIMEOUT_SECONDS = env_int("S3_TIMEOUT_SECONDS", 2, minimum=1, maximum=60)
+if STORAGE_BACKEND == "s3" and not S3_BUCKET:
+    raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs S3_BUCKET")
+IMAGE_CACHE_CONTROL = "public, max-age=31536000, immutable"  # names are random and never reused
+_media_storage = (
+    s3_media_storage(bucket=S3_BUCKET, endpoint_url=S3_ENDPOINT_URL, region=S3_REGION,
+                     addressing_style=S3_ADDRESSING_STYLE, timeout_seconds=S3_TIMEOUT_SECONDS,
+                     cache_control=IMAGE_CACHE_CONTROL)
+    if STORAGE_BACKEND == "s3" else filesystem_media_storage(MEDIA_ROOT, MEDIA_URL)
+)
+STORAGES = {
+    "default": _media_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # --- HTTP ----------------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024, minimum=1024)

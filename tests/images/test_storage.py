@@ -201,8 +201,6 @@ def test_when_the_thumbnail_is_refused_the_image_is_removed_again(storage_backen
     assert storage_backend.stored_keys() == sorted([stored.key, stored.thumbnail_key])
 
 
-@pytest.mark.xfail(strict=True, reason="store() deletes only the files it finished writing, not the part of the "
-                                       "one that failed (FileSystemStorage leaves it)")
 @pytest.mark.parametrize("storage_backend", ["filesystem"], indirect=True)
 def test_when_the_disk_refuses_the_thumbnail_nothing_of_the_upload_is_left(storage_backend):
     """The file-size limit of the process (what a quota or a full disk does to a write) lets the small image

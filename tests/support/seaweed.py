@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from settings.storage import filesystem_media_storage, s3_media_storage
 from tests.support.servers import free_port, require, wait_until
 
 # Any pair: the server has no identities, and botocore only needs something to sign with.
@@ -236,41 +237,6 @@ def seaweedfs(tmp_path_factory):
 
 
 MEDIA_CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-
-
-def s3_media_storage(*, bucket: str, endpoint_url: str | None, region: str | None, addressing_style: str,
-                     timeout_seconds: int, cache_control: str) -> dict:
-    """The ``STORAGES["default"]`` entry settings/base.py builds for ``STORAGE_BACKEND=s3``."""
-    from boto3.s3.transfer import TransferConfig
-    from botocore.config import Config
-
-    return {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": bucket,
-            "endpoint_url": endpoint_url,
-            "region_name": region,
-            "querystring_auth": False,
-            "file_overwrite": True,
-            "default_acl": None,
-            "object_parameters": {"CacheControl": cache_control},
-            # base.py's "use_threads": False, in the form django-storages 1.14 no longer warns about.
-            "transfer_config": TransferConfig(use_threads=False),
-            "client_config": Config(
-                connect_timeout=timeout_seconds, read_timeout=timeout_seconds,
-                retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=10,
-                s3={"addressing_style": addressing_style}, signature_version="s3v4"),
-        },
-    }
-
-
-def filesystem_media_storage(root: Path, media_url: str) -> dict:
-    """The ``STORAGES["default"]`` entry settings/base.py builds for ``STORAGE_BACKEND=filesystem``."""
-    return {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(root), "base_url": media_url,
-                    "file_permissions_mode": 0o644, "directory_permissions_mode": 0o755},
-    }
 
 
 @dataclass
