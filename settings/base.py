@@ -254,6 +254,9 @@ SIGNAL_SELF_REVIEW = env_bool("SIGNAL_SELF_REVIEW", False)
 # An upload larger than IMAGE_MAX_BYTES is a 413 (the body limit of the upload routes is this plus the multipart
 # envelope); more than IMAGE_MAX_PIXELS (width x height, read from the header before decoding) is a 400.
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 5 * 1024 * 1024, minimum=1024, maximum=64 * 1024 * 1024)
+# The body an upload route accepts: the image plus the multipart envelope (boundaries, part headers); the gateway's
+# client_max_body_size on those routes is the same sum (deploy/nginx).
+IMAGE_UPLOAD_MAX_BODY_BYTES = IMAGE_MAX_BYTES + 64 * 1024
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=10_000, maximum=200_000_000)
 IMAGE_UPLOAD_RATE_MAX = env_int("IMAGE_UPLOAD_RATE_MAX", 60, minimum=1)  # uploads per user per hour
 IMAGE_UPLOAD_RATE_WINDOW = env_duration("IMAGE_UPLOAD_RATE_WINDOW", "1h")
@@ -262,6 +265,8 @@ IMAGE_THUMBNAIL_WIDTH = env_int("IMAGE_THUMBNAIL_WIDTH", 480, minimum=64, maximu
 IMAGE_AVATAR_SIZE = env_int("IMAGE_AVATAR_SIZE", 256, minimum=32, maximum=1024)  # square avatar thumbnails
 # images_gc leaves a stored file without a record alone for this long (an upload between its files and its record).
 IMAGE_GC_GRACE = env_duration("IMAGE_GC_GRACE", "1h")
+# How often the consumers process (or, with the in-process bus, the web process) sweeps; 0 turns it off.
+IMAGE_GC_INTERVAL = env_int("IMAGE_GC_INTERVAL", 900, minimum=0, maximum=86400)
 # filesystem (MEDIA_ROOT, served at MEDIA_URL by the app or the gateway) or s3 (django-storages; S3_* below;
 # credentials from the environment — AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY — or the instance role).
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "filesystem")

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import mongoengine as me
 
 from apps.signals import enums
+from tradesignals.kernel.images import storage
 
 _SYMBOL_PART_MAX = 15
 SYMBOL_INPUT_MAX = 64  # characters a symbol may arrive with, surrounding spaces included
@@ -155,6 +156,24 @@ class Transition(me.EmbeddedDocument):
     reason = me.StringField(max_length=enums.REASON_MAX, null=True)
 
 
+class ImageRef(me.EmbeddedDocument):
+    """The uploaded chart a signal shows (a copy of its ``ChartImage``'s facts, so a read needs no join)."""
+
+    id = me.ObjectIdField(required=True)
+    key = me.StringField(required=True)
+    thumbnail_key = me.StringField(required=True)
+    width = me.IntField(required=True)
+    height = me.IntField(required=True)
+
+    @property
+    def url(self) -> str:
+        return storage.url(self.key)
+
+    @property
+    def thumbnail_url(self) -> str:
+        return storage.url(self.thumbnail_key)
+
+
 class TradeSignal(me.Document):
     owner_id = me.StringField(required=True)
     owner_name = me.StringField(default="")
@@ -168,6 +187,7 @@ class TradeSignal(me.Document):
     timeframe = me.StringField(required=True, choices=enums.TIMEFRAMES)
     rationale = me.StringField(required=True, min_length=1, max_length=enums.RATIONALE_MAX)
     image_url = me.StringField(max_length=enums.IMAGE_URL_MAX, null=True)
+    image = me.EmbeddedDocumentField(ImageRef, null=True)
     status = me.StringField(required=True, choices=enums.STATUSES, default=enums.PENDING)
     review = me.EmbeddedDocumentField(Review, null=True)
     history = me.EmbeddedDocumentListField(Transition)
@@ -184,3 +204,45 @@ class TradeSignal(me.Document):
     @property
     def risk_reward(self) -> str:
         return risk_reward(entry=self.entry_price, stop=self.stop_loss, take=self.take_profit)
+
+
+class ChartImage(me.Document):
+    """One uploaded chart: its stored files and what it is attached to.
+
+    ``signal_id`` is null until a signal takes it (an unattached upload is collected after IMAGE_ORPHAN_TTL);
+    ``discarded_at`` is set in the transaction that detaches it (signal edited or deleted), and the event that
+    transaction publishes has it purged — files first, then this record — so a record outlives its files never.
+    """
+
+    owner_id = me.StringField(required=True)
+    key = me.StringField(required=True)
+    thumbnail_key = me.StringField(required=True)
+    content_type = me.StringField(required=True)
+    width = me.IntField(required=True)
+    height = me.IntField(required=True)
+    size = me.IntField(required=True)
+    created_at = me.DateTimeField(required=True)
+    signal_id = me.ObjectIdField(null=True)
+    discarded_at = me.DateTimeField(null=True)
+
+    meta = {
+        "collection": "signal_images",
+        "db_alias": "signals",
+        "indexes": [
+            {"fields": ["signal_id", "discarded_at", "created_at"], "name": "unattached_by_age"},
+            {"fields": ["discarded_at"], "name": "discarded"},
+            {"fields": ["key"], "name": "key", "unique": True},
+        ],
+    }
+
+    def ref(self) -> ImageRef:
+        return ImageRef(id=self.id, key=self.key, thumbnail_key=self.thumbnail_key, width=self.width,
+                        height=self.height)
+
+    @property
+    def url(self) -> str:
+        return storage.url(self.key)
+
+    @property
+    def thumbnail_url(self) -> str:
+        return storage.url(self.thumbnail_key)

@@ -12,6 +12,7 @@ from apps.signals import events as signal_events
 from apps.signals import services
 from apps.signals.cache import invalidate, invalidate_owner
 from tradesignals.kernel import events
+from tradesignals.kernel.images import gc
 
 APP = "signals"
 
@@ -57,3 +58,16 @@ def on_user_reactivated(event: events.Event) -> None:
 events.subscribe(signal_events.USER_PROFILE_UPDATED, on_user_profile_updated, app=APP)
 events.subscribe(signal_events.USER_DEACTIVATED, on_user_deactivated, app=APP)
 events.subscribe(signal_events.USER_REACTIVATED, on_user_reactivated, app=APP)
+
+
+def on_signal_images_discarded(event: events.Event) -> None:
+    """An edit or a delete detached an uploaded chart: delete its files (after the commit, retried by the bus,
+    in whichever process consumes the signals app's events)."""
+    image_ids = event.data.get("discarded_image_ids") or []
+    if image_ids:
+        services.chart_images_purge(image_ids=image_ids)
+
+
+events.subscribe(signal_events.UPDATED, on_signal_images_discarded, app=APP)
+events.subscribe(signal_events.DELETED, on_signal_images_discarded, app=APP)
+gc.register(services.IMAGE_KIND, services.chart_images_collect)

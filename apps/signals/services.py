@@ -8,17 +8,21 @@ document. After the commit the Django signals below are sent; cache invalidation
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import django.dispatch
+from bson import ObjectId
 from django.conf import settings
 from pymongo.errors import OperationFailure
 
 from apps.signals import enums, selectors
 from apps.signals import events as signal_events
 from apps.signals.models import (
+    ChartImage,
     Review,
     TradeSignal,
     Transition,
@@ -40,6 +44,8 @@ from tradesignals.kernel.errors import (
     must_be_one_of,
 )
 from tradesignals.kernel.identity import Principal
+from tradesignals.kernel.images import pipeline, storage
+from tradesignals.kernel.mongo import object_id
 from tradesignals.kernel.retry import WriteLost, is_write_conflict, retry_on_conflict
 
 # Sent after a commit with ``change=SignalChange``.
@@ -81,6 +87,11 @@ def _collection():
     return TradeSignal._get_collection()
 
 
+IMAGE_ID = "image_id"  # set with create/edit, shown as ``image``; not a stored field of its own
+IMAGE_UNKNOWN = "No upload of yours with this id is free to attach: upload the chart first (POST …/images)."
+IMAGE_KIND = "charts"
+
+
 # -- validation --------------------------------------------------------------------------------------
 _NORMALIZERS = {
     "symbol": normalize_symbol,
@@ -96,6 +107,12 @@ def _clean(data: dict) -> dict:
     """Apply the field rules (again — the console calls services without DRF) and collect every error."""
     cleaned, errors = {}, {}
     for name, value in data.items():
+        if name == IMAGE_ID:
+            if value is not None and object_id(value) is None:
+                errors[name] = [IMAGE_UNKNOWN]
+            else:
+                cleaned[name] = value if value is None else object_id(value)
+            continue
         if name not in EDITABLE:
             errors[name] = ["This field cannot be set."]
             continue
@@ -198,20 +215,26 @@ def _transition(*, from_status: str, to_status: str, by: str, at, reason: str | 
 # -- services ---------------------------------------------------------------------------------------------
 def signal_create(*, owner_id: str, owner_name: str, symbol: str, direction: str, entry_price: Decimal,
                   stop_loss: Decimal, take_profit: Decimal, timeframe: str, rationale: str,
-                  image_url: str | None = None) -> TradeSignal:
-    """A new signal is always ``pending``; ``owner_name`` comes from the caller's token."""
+                  image_url: str | None = None, image_id: str | None = None) -> TradeSignal:
+    """A new signal is always ``pending``; ``owner_name`` comes from the caller's token; ``image_id`` attaches
+    one of the owner's free uploads in the same transaction."""
     values = _clean({"symbol": symbol, "direction": direction, "entry_price": entry_price,
                      "stop_loss": stop_loss, "take_profit": take_profit, "timeframe": timeframe,
-                     "rationale": rationale, "image_url": image_url})
+                     "rationale": rationale, "image_url": image_url, IMAGE_ID: image_id})
+    image_oid = values.pop(IMAGE_ID)
     _check_prices(values)
+    image = _free_image(owner_id=owner_id, image_id=image_oid) if image_oid is not None else None
     moment = utcnow()
-    signal = TradeSignal(owner_id=owner_id, owner_name=owner_name or "", owner_active=True,
+    signal = TradeSignal(id=ObjectId(), owner_id=owner_id, owner_name=owner_name or "", owner_active=True,
                          status=enums.PENDING, review=None, history=[], version=1,
-                         created_at=moment, updated_at=moment, **values)
+                         created_at=moment, updated_at=moment, image=image.ref() if image else None, **values)
     signal.validate()
     son = signal.to_mongo()
+    collection = _collection()  # before the transaction: a first use builds the indexes, which no transaction may
     with events.atomic("signals") as session:
-        signal.id = _collection().insert_one(son, session=session).inserted_id
+        if image is not None:
+            _attach(image=image, signal_id=signal.id, session=session)
+        collection.insert_one(son, session=session)
         events.publish(signal_events.CREATED, key=str(signal.id), producer=signal_events.PRODUCER, data={
             "signal_id": str(signal.id), "owner_id": owner_id, "symbol": signal.symbol,
             "direction": signal.direction, "timeframe": signal.timeframe, "status": signal.status,
@@ -228,6 +251,8 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict,
     if not data:
         raise ValidationFailed(details={"non_field_errors": ["Send at least one field to change."]})
     changes = _clean(data)
+    image_change = IMAGE_ID in changes
+    image_oid = changes.pop(IMAGE_ID, None)
 
     def attempt():
         signal = _load_for(signal_id=signal_id, actor=actor, may=signal_may_update)
@@ -239,6 +264,12 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict,
         update = {"$set": {name: None if value is None else fields[name].to_mongo(value)
                            for name, value in changes.items()}}
         update["$set"].update(updated_at=moment, version=signal.version + 1)
+        current = signal.image.id if signal.image is not None else None
+        swap = image_change and image_oid != current
+        new_image = _free_image(owner_id=signal.owner_id, image_id=image_oid) if swap and image_oid else None
+        if swap:
+            update["$set"]["image"] = new_image.ref().to_mongo() if new_image else None
+        discarded = [current] if swap and current is not None else []
         transition = None
         if old_status != enums.PENDING:
             transition = _transition(from_status=old_status, to_status=enums.PENDING, by=actor.user_id,
@@ -251,14 +282,20 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict,
                                               session=session)
             if result.matched_count != 1:
                 raise WriteLost()
+            if new_image is not None:
+                _attach(image=new_image, signal_id=signal.id, session=session)
+            _discard(discarded, signal_id=signal.id, at=moment, session=session)
             events.publish(signal_events.UPDATED, key=str(signal.id), producer=signal_events.PRODUCER, data={
                 "signal_id": str(signal.id), "owner_id": signal.owner_id, "old_status": old_status,
                 "new_status": enums.PENDING, "version": signal.version + 1,
+                **_discarded_data(discarded),
             })
 
         _conditional_write(write)
         for name, value in changes.items():
             setattr(signal, name, value)
+        if swap:
+            signal.image = new_image.ref() if new_image else None
         signal.updated_at, signal.version = moment, signal.version + 1
         if transition is not None:
             signal.status, signal.review = enums.PENDING, None
@@ -329,12 +366,16 @@ def signal_delete(*, signal_id: str, actor: Principal, if_match: Collection[int]
         signal = _load_for(signal_id=signal_id, actor=actor, may=signal_may_delete)
         _check_version(signal, if_match)
 
+        discarded = [signal.image.id] if signal.image is not None else []
+
         def write(session):
             result = _collection().delete_one({"_id": signal.id, "version": signal.version}, session=session)
             if result.deleted_count != 1:
                 raise WriteLost()
+            _discard(discarded, signal_id=signal.id, at=utcnow(), session=session)
             events.publish(signal_events.DELETED, key=str(signal.id), producer=signal_events.PRODUCER, data={
-                "signal_id": str(signal.id), "owner_id": signal.owner_id, "status": signal.status})
+                "signal_id": str(signal.id), "owner_id": signal.owner_id, "status": signal.status,
+                **_discarded_data(discarded)})
 
         _conditional_write(write)
         return signal
@@ -368,3 +409,100 @@ def signal_owner_set_active(*, owner_id: str, active: bool) -> int:
     """Projection of ``user.deactivated`` / ``user.reactivated``: hide or restore in the public feed."""
     return _owner_update(owner_id=owner_id, match={"owner_active": {"$ne": active}},
                          values={"owner_active": active})
+
+
+# -- chart images ------------------------------------------------------------------------------------------------
+def _images():
+    return ChartImage._get_collection()  # a first use (index builds) happens in _free_image, before any transaction
+
+
+def _free_image(*, owner_id: str, image_id) -> ChartImage:
+    """The caller's own upload that no signal holds; anything else (unknown, someone else's, attached, being
+    collected) is the same 400, so ids of other people's uploads reveal nothing."""
+    raw = _images().find_one({"_id": image_id, "owner_id": owner_id, "signal_id": None, "discarded_at": None})
+    if raw is None:
+        raise ValidationFailed(details={IMAGE_ID: [IMAGE_UNKNOWN]})
+    return ChartImage._from_son(raw)
+
+
+def _attach(*, image: ChartImage, signal_id, session) -> None:
+    """Take the upload for ``signal_id`` inside the signal's transaction, if it is still free (a second signal
+    or the orphan sweep racing for it loses the whole write)."""
+    result = _images().update_one({"_id": image.id, "owner_id": image.owner_id, "signal_id": None,
+                                   "discarded_at": None}, {"$set": {"signal_id": signal_id}}, session=session)
+    if result.modified_count != 1:
+        raise ValidationFailed(details={IMAGE_ID: [IMAGE_UNKNOWN]})
+
+
+def _discard(image_ids: list, *, signal_id, at, session) -> None:
+    if image_ids:
+        _images().update_many({"_id": {"$in": image_ids}, "signal_id": signal_id},
+                              {"$set": {"discarded_at": at}}, session=session)
+
+
+def _discarded_data(image_ids: list) -> dict:
+    return {"discarded_image_ids": [str(i) for i in image_ids]} if image_ids else {}
+
+
+def chart_image_upload(*, owner_id: str, data: bytes) -> ChartImage:
+    """Decode, re-encode and store an upload (400 for anything but a sound JPEG/PNG/WebP/GIF, 503 when the
+    store fails), then record it as the owner's, free to attach. A record that cannot be written takes its
+    files with it; if even that fails, ``images_gc`` finds files no record names."""
+    processed = pipeline.process(data, max_pixels=settings.IMAGE_MAX_PIXELS,
+                                 thumbnail_width=settings.IMAGE_THUMBNAIL_WIDTH)
+    stored = storage.store(processed, kind=IMAGE_KIND)
+    image = ChartImage(owner_id=owner_id, key=stored.key, thumbnail_key=stored.thumbnail_key,
+                       content_type=stored.content_type, width=stored.width, height=stored.height,
+                       size=stored.size, created_at=utcnow(), signal_id=None, discarded_at=None)
+    try:
+        image.id = _images().insert_one(image.to_mongo()).inserted_id
+    except Exception:
+        with contextlib.suppress(Exception):  # else images_gc: the files are named by no record
+            storage.delete(stored.key, stored.thumbnail_key)
+        raise
+    return image
+
+
+def chart_images_purge(*, image_ids: list[str]) -> int:
+    """Delete detached uploads: files first, then the record (idempotent; the consumer of the signal events and
+    the sweep both call it). Only records already marked discarded are touched."""
+    purged = 0
+    for image_id in image_ids:
+        oid = object_id(image_id)
+        raw = oid and _images().find_one({"_id": oid, "discarded_at": {"$ne": None}})
+        if not raw:
+            continue
+        storage.delete(raw["key"], raw["thumbnail_key"])
+        purged += _images().delete_one({"_id": oid, "discarded_at": {"$ne": None}}).deleted_count
+    return purged
+
+
+def chart_images_collect(now) -> dict[str, int]:
+    """The sweep (kernel.images.gc): orphans past IMAGE_ORPHAN_TTL, detached records past IMAGE_GC_GRACE, and
+    stored chart files no record names past IMAGE_GC_GRACE."""
+    orphan_before = now - timedelta(seconds=settings.IMAGE_ORPHAN_TTL)
+    grace_before = now - timedelta(seconds=settings.IMAGE_GC_GRACE)
+    orphans = 0
+    while True:  # claim one at a time: an attach racing the sweep either wins or finds it gone
+        raw = _images().find_one_and_update(
+            {"signal_id": None, "discarded_at": None, "created_at": {"$lt": orphan_before}},
+            {"$set": {"discarded_at": now}}, projection={"_id": 1})
+        if raw is None:
+            break
+        orphans += chart_images_purge(image_ids=[str(raw["_id"])])
+    stale = [str(raw["_id"]) for raw in _images().find(
+        {"discarded_at": {"$ne": None, "$lt": grace_before}}, {"_id": 1})]
+    detached = chart_images_purge(image_ids=stale)
+    unknown = 0
+    for key, modified in storage.stored_keys(IMAGE_KIND):
+        if _aware(modified) >= grace_before:
+            continue
+        if _images().count_documents({"$or": [{"key": key}, {"thumbnail_key": key}]}, limit=1):
+            continue
+        storage.delete(key)
+        unknown += 1
+    return {"orphans": orphans, "detached": detached, "unreferenced_files": unknown}
+
+
+def _aware(moment):
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

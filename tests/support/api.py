@@ -42,6 +42,23 @@ class Caller:
         call = getattr(self.client, method.lower())
         return call(path, data=data, content_type="application/json", **self._headers(headers), **extra)
 
+    def upload(self, path: str, data: bytes | None, *, name: str = "chart.png", content_type: str = "image/png",
+               field: str = "image", fields: dict | None = None, method: str = "POST",
+               headers: dict | None = None):
+        """A ``multipart/form-data`` request with one file (``data=None``: none) and any extra form fields."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        form = dict(fields or {})
+        if data is not None:
+            form[field] = SimpleUploadedFile(name, data, content_type=content_type)
+        if method == "POST":
+            return self.client.post(path, form, **self._headers(headers))
+        from django.test.client import MULTIPART_CONTENT, encode_multipart
+
+        body = encode_multipart("BoUnDaRy", form)
+        return getattr(self.client, method.lower())(path, data=body, content_type=f"{MULTIPART_CONTENT[:19]}; "
+                                                    "boundary=BoUnDaRy", **self._headers(headers))
+
     def patch(self, path: str, body, headers: dict | None = None, **extra):
         return self.send("PATCH", path, body, headers, **extra)
 

@@ -64,26 +64,40 @@ class AccessLogMiddleware:
 class BodySizeLimitMiddleware:
     """Refuse a declared oversize body with 413 before anything reads it.
 
-    Bodies without a Content-Length (chunked) are still capped by Django's
-    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` when read, which the exception handler maps to 413.
+    The limit is ``DATA_UPLOAD_MAX_MEMORY_SIZE`` unless the routed view widens it with a ``max_body_bytes()``
+    class method (the image upload routes); a body beyond every route's limit is refused before routing.
+    Bodies without a Content-Length (chunked) are still capped when read: by Django's
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (the exception handler maps it to 413) or by the upload handler.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
+    def _length(self, request) -> int | None:
+        raw = request.META.get("CONTENT_LENGTH") or ""
+        return parse_ascii_int(raw) if raw else 0  # ASCII digits only: int() would read " 5", "5_0" and "５"
+
     def __call__(self, request):
-        try:  # ASCII digits only: int() would read " 5", "5_0" and "５"
-            raw = request.META.get("CONTENT_LENGTH") or ""
-            length = parse_ascii_int(raw) if raw else 0
+        try:
+            length = self._length(request)
         except ValueError:
             return error_response("malformed_request", "Invalid Content-Length header.", 400)
-        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            return error_response(
-                "payload_too_large",
-                f"The request body exceeds {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
-                413,
-            )
+        ceiling = max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE, settings.IMAGE_UPLOAD_MAX_BODY_BYTES)
+        if length > ceiling:
+            return _too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        request._ts_body_length = length
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        widen = getattr(getattr(view_func, "cls", None), "max_body_bytes", None)
+        limit = widen() if widen is not None else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if getattr(request, "_ts_body_length", 0) > limit:
+            return _too_large(limit)
+        return None
+
+
+def _too_large(limit: int):
+    return error_response("payload_too_large", f"The request body exceeds {limit} bytes.", 413)
 
 
 class NoStoreByDefaultMiddleware:

@@ -94,6 +94,9 @@ class SignalInputSerializer(StrictInputSerializer):
                                 schema={"pattern": text_pattern(stripped=True, blank=False)})
     image_url = StrictCharField(normalize=normalize_image_url, required=False, allow_null=True,
                                 max_length=enums.IMAGE_URL_MAX, schema={"pattern": HTTPS_URL_PATTERN})
+    image_id = StrictIdentifierField(noun="an image id", required=False, allow_null=True,
+                                     help_text="An upload of yours (POST /api/v1/trade-signals/images) that no "
+                                               "signal holds yet; null removes the signal's chart.")
 
 
 class ReviewInputSerializer(StrictInputSerializer):
@@ -133,6 +136,28 @@ class TransitionSerializer(serializers.Serializer):
         return {"from": fields.pop("from"), **fields}
 
 
+class SignalImageSerializer(serializers.Serializer):
+    """An uploaded chart as signals show it: the re-encoded image and its WebP thumbnail."""
+
+    id = serializers.CharField()
+    url = serializers.CharField(help_text="The full image (JPEG, PNG or WebP), cached for ever under a random name.")
+    thumbnail_url = serializers.CharField(help_text="A WebP thumbnail about 480 pixels wide.")
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class ImageUploadInputSerializer(serializers.Serializer):
+    """The form of an upload (documentation and the browsable API's form; the view reads the one file itself)."""
+
+    image = serializers.ImageField(help_text="A JPEG, PNG, WebP or GIF (first frame), judged by its content.")
+
+
+class ImageUploadOutputSerializer(SignalImageSerializer):
+    content_type = serializers.ChoiceField(choices=("image/jpeg", "image/png", "image/webp"),
+                                           help_text="The stored image's type (a GIF is stored as PNG).")
+    size = serializers.IntegerField(help_text="Bytes of the stored (re-encoded) image.")
+
+
 class SignalOutputSerializer(serializers.Serializer):
     id = serializers.CharField()
     owner_id = serializers.CharField()
@@ -146,6 +171,7 @@ class SignalOutputSerializer(serializers.Serializer):
     timeframe = serializers.ChoiceField(choices=enums.TIMEFRAMES)
     rationale = serializers.CharField()
     image_url = serializers.CharField(allow_null=True)
+    image = SignalImageSerializer(allow_null=True, help_text="The uploaded chart, or null.")
     status = serializers.ChoiceField(choices=enums.STATUSES)
     review = ReviewSerializer(allow_null=True,
                               help_text="The decision on the current version; null while pending (an edit clears it).")

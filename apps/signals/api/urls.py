@@ -8,6 +8,7 @@ urlpatterns = [
     # The bare `/api/v1/trade-signals` reaches this route through the root URLconf's prefix delegate.
     re_path(r"^$", views.SignalListCreateApi.as_view(), name="trade-signals"),
     api_route("public", views.SignalPublicListApi.as_view(), name="trade-signals-public"),
+    api_route("images", views.SignalImageUploadApi.as_view(), name="trade-signal-images"),
     api_route("admin", views.SignalAdminListApi.as_view(), name="trade-signals-admin"),
     api_route(r"(?P<signal_id>[^/]+)/status", views.SignalStatusApi.as_view(), name="trade-signal-status"),
     api_route(r"(?P<signal_id>[^/]+)", views.SignalDetailApi.as_view(), name="trade-signal"),

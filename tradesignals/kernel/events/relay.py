@@ -139,6 +139,9 @@ def start_in_background() -> threading.Event | None:
         return _background_stop
     _background_stop = threading.Event()
     threading.Thread(target=run_forever, args=(_background_stop,), name="outbox-relay", daemon=True).start()
+    from tradesignals.kernel.images import gc
+
+    gc.start_in_background(_background_stop)  # no consumers process either: this one sweeps images too
     return _background_stop
 
 

@@ -38,6 +38,9 @@ def run(stop: threading.Event, *, apps: list[str] | None = None, with_relay: boo
         threads.append(threading.Thread(target=relay.run_forever, args=(stop,), name="relay", daemon=True))
     for thread in threads:
         thread.start()
+    from tradesignals.kernel.images import gc
+
+    gc.start_in_background(stop)
     stop.wait()
     for thread in threads:
         thread.join(timeout=60)

@@ -1,0 +1,83 @@
+"""The one way an API view takes a file: ``multipart/form-data`` with exactly one file field, held in memory
+up to ``IMAGE_MAX_BYTES`` (413 beyond, also for a chunked body that no Content-Length announced), nothing else
+in the form, and a per-user budget of uploads shared by every app (429)."""
+from __future__ import annotations
+
+from io import BytesIO
+
+from django.conf import settings
+from django.core.files.uploadedfile import InMemoryUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
+from rest_framework.parsers import MultiPartParser
+
+from tradesignals.kernel import ratelimit
+from tradesignals.kernel.errors import PayloadTooLarge, ValidationFailed
+
+UPLOAD_RATE_GROUP = "images:upload:user"
+
+
+def too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"The image exceeds {settings.IMAGE_MAX_BYTES} bytes.",
+                           details={"max_bytes": settings.IMAGE_MAX_BYTES})
+
+
+class BoundedMemoryUploadHandler(FileUploadHandler):
+    """Keep one file in memory and stop the upload the moment it passes the limit: Django's default handlers
+    would spool any size to a temporary file, and a second file is refused before it is read."""
+
+    def __init__(self, request=None, *, limit: int):
+        super().__init__(request)
+        self.limit, self.files, self.buffer, self.received = limit, 0, None, 0
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.files += 1
+        if self.files > 1:
+            raise ValidationFailed(details={self.field_name: ["Send one file only."]})
+        self.buffer, self.received = BytesIO(), 0
+        raise StopFutureHandlers()
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            raise too_large()
+        self.buffer.write(raw_data)
+        return None
+
+    def file_complete(self, file_size):
+        self.buffer.seek(0)
+        return InMemoryUploadedFile(self.buffer, self.field_name, self.file_name, self.content_type, file_size,
+                                    self.charset, self.content_type_extra)
+
+
+class ImageUploadMixin:
+    """For an ``APIView`` taking one image in the form field ``upload_field``. ``max_body_bytes`` widens the
+    kernel's early body limit (``BodySizeLimitMiddleware``) for this view alone."""
+
+    parser_classes = [MultiPartParser]
+    upload_field = "image"
+
+    @classmethod
+    def max_body_bytes(cls) -> int:
+        return settings.IMAGE_UPLOAD_MAX_BODY_BYTES
+
+    def initialize_request(self, request, *args, **kwargs):
+        request.upload_handlers = [BoundedMemoryUploadHandler(request, limit=settings.IMAGE_MAX_BYTES)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def uploaded_bytes(self, request) -> bytes:
+        """The file's bytes, after the form is checked: exactly the one file field, no other field."""
+        field = self.upload_field
+        extra = sorted(set(request.data.keys()) - {field})
+        if extra:
+            raise ValidationFailed(details={name: ["This field cannot be set."] for name in extra})
+        uploads = request.FILES.getlist(field)
+        if len(uploads) != 1:
+            raise ValidationFailed(details={field: [f"Send one image file in the form field '{field}'."]})
+        return uploads[0].read()
+
+    def count_upload(self, request) -> None:
+        """One upload against the caller's hourly budget (charts and avatars alike)."""
+        ratelimit.hit(request, group=UPLOAD_RATE_GROUP, key=request.user.user_id,
+                      rate=ratelimit.rate(settings.IMAGE_UPLOAD_RATE_MAX, settings.IMAGE_UPLOAD_RATE_WINDOW),
+                      message="Too many images uploaded; retry later.")
