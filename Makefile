@@ -43,6 +43,7 @@ clean:
 .PHONY: bench
 bench: $(STAMP)  ## measure throughput/latency/memory against a bare Django view (see docs/performance.md)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/images.py
 
 .PHONY: lock audit
 lock: $(STAMP)  ## re-pin requirements.txt (every package, with hashes) from requirements.in
