@@ -17,6 +17,9 @@ What no JSON Schema can state is handled here, openly:
 - prices must be in the direction's order (long: stop < entry < take), a rule across fields: a valid create
   gets its three generated prices put in that order (``prices_in_order``), and must then succeed — every
   run creates signals (``test_generated_signals_are_created`` asserts each generated one is a 201);
+- an image is judged by its content and ``image_id`` must name one of the caller's own free uploads: a valid
+  upload sends a real PNG, and a valid create or edit naming an image gets a real upload of the caller's
+  (``real_images``);
 - per operation, in ``schemathesis.toml`` next to this file, each with its reason: ``trade_signal_update``
   may answer 400 to a schema-valid body, because its prices are ordered together with the stored ones.
 
@@ -45,6 +48,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
+from tests.support import images
 from tests.support.procs import Gunicorn
 
 pytestmark = pytest.mark.cluster
@@ -59,6 +63,7 @@ RAISED_LIMITS = {
     "LOGIN_ACCOUNT_BURST_MAX": "1000000",
     "LOGIN_ACCOUNT_FAILURE_MAX": "1000000",
     "REFRESH_RATE_LIMIT_MAX": "1000000",
+    "IMAGE_UPLOAD_RATE_MAX": "1000000",
     "SIGNAL_CREATE_RATE_MAX": "1000000",
 }
 schemathesis.checks.load_all_checks()
@@ -184,6 +189,26 @@ def prices_in_order(case) -> None:
     body["stop_loss"], body["take_profit"] = (low, high) if body.get("direction") == "long" else (high, low)
 
 
+UPLOADS = {("/api/v1/trade-signals/images", "POST"), ("/api/v1/users/me/avatar", "PUT")}
+IMAGE_ID_WRITES = {("/api/v1/trade-signals", "POST"), ("/api/v1/trade-signals/{signal_id}", "PATCH")}
+
+
+def real_images(case, base_url: str, headers: dict | None) -> None:
+    """A valid upload's file is a real image (random bytes are rightly refused), and a valid ``image_id`` is an
+    upload of the caller's that no signal holds (what no schema can say)."""
+    body = case.body if isinstance(case.body, dict) else None
+    where = (case.operation.path, case.method.upper())
+    if body is None:
+        return
+    if where in UPLOADS and "image" in body:
+        body["image"] = images.png(32, 24)
+    elif where in IMAGE_ID_WRITES and body.get("image_id") is not None and headers:
+        response = requests.post(f"{base_url}/api/v1/trade-signals/images", headers=headers, timeout=10,
+                                 files={"image": ("chart.png", images.png(32, 24), "image/png")})
+        if response.status_code == 201:
+            body["image_id"] = response.json()["id"]
+
+
 def call_and_check(case, base_url: str, account: Account | None = None) -> None:
     token = account.fresh_token() if account else None
     headers = {"Authorization": f"Bearer {token}"} if token else None
@@ -192,6 +217,7 @@ def call_and_check(case, base_url: str, account: Account | None = None) -> None:
         real_cursor(case, base_url, headers)
         new_password = valid_passwords(case, account)
         prices_in_order(case)
+        real_images(case, base_url, headers)
     started = time.monotonic()
     response = case.call(base_url=base_url, headers=headers, timeout=10)
     elapsed = time.monotonic() - started
@@ -231,6 +257,7 @@ def test_generated_signals_are_created(api_schema, fuzz_server, user_account):
     @fuzz_settings
     def create(case):
         prices_in_order(case)
+        real_images(case, fuzz_server.url, headers)
         response = case.call(base_url=fuzz_server.url, headers=headers, timeout=10)
         case.validate_response(response, checks=CHECKS, headers=headers)
         assert response.status_code == 201, response.text
