@@ -2,8 +2,12 @@
 docs, error pages, and any page added later.
 
 Strict by default: scripts run only from our own origin or with the per-response nonce (``request.csp_nonce``);
-no inline styles, no framing, forms post only to us, images only from us or https (signal chart images). A
-response that is not HTML (JSON, the schema, static files) gets no policy: a policy governs documents.
+no inline styles, no framing, forms post only to us. Images come from us (``/media/`` on the file system), from
+https (the external ``image_url`` a signal may link) and from the origin uploaded images are served from when
+that is not us: the origin of the address ``kernel.images.storage.url`` gives (S3_PUBLIC_URL, the S3 endpoint's
+path-style address, or an absolute MEDIA_URL), so a plain-http bucket such as a local SeaweedFS is allowed by
+name, never by scheme. A response that is not HTML (JSON, the schema, static files) gets no policy: a policy
+governs documents.
 
 Relaxations, only for the third-party HTML served under ``/api/`` as its packages ship it (we do not fork
 their templates), each allowed by the SHA-256 hash of the exact text, never by ``'unsafe-inline'``:
@@ -27,17 +31,30 @@ import functools
 import hashlib
 import re
 import secrets
+from urllib.parse import urlsplit
 
 THIRD_PARTY_PREFIX = "/api/"
+_PROBE_KEY = "images/probe/" + "A" * 32 + ".png"  # any stored name: only the origin of its address is used
 
 
-def policy(nonce: str, style_hashes: tuple[str, ...] = ()) -> str:
+def image_origins() -> tuple[str, ...]:
+    """The origin uploaded images are fetched from, when it is another than ours (none for ``/media/``)."""
+    from tradesignals.kernel.images import storage
+
+    parts = urlsplit(storage.url(_PROBE_KEY))
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        return ()
+    return (f"{parts.scheme}://{parts.netloc}",)
+
+
+def policy(nonce: str, style_hashes: tuple[str, ...] = (), image_sources: tuple[str, ...] = ()) -> str:
     styles = " ".join(["'self'", *(f"'sha256-{digest}'" for digest in style_hashes)])
+    images = " ".join(["'self'", "https:", "data:", *image_sources])
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' 'nonce-{nonce}'",
         f"style-src {styles}",
-        "img-src 'self' https: data:",
+        f"img-src {images}",
         "connect-src 'self'",
         "font-src 'self'",
         "object-src 'none'",
@@ -77,9 +94,7 @@ class ContentSecurityPolicyMiddleware:
         request.csp_nonce = secrets.token_urlsafe(16)
         response = self.get_response(request)
         if response.get("Content-Type", "").startswith("text/html"):
-            if request.path.startswith(THIRD_PARTY_PREFIX):
-                value = policy(request.csp_nonce, third_party_style_hashes())
-            else:
-                value = policy(request.csp_nonce)
+            styles = third_party_style_hashes() if request.path.startswith(THIRD_PARTY_PREFIX) else ()
+            value = policy(request.csp_nonce, styles, image_origins())
             response["Content-Security-Policy"] = value
         return response

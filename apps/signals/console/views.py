@@ -18,6 +18,7 @@ from tradesignals.kernel.drf import pagination
 from tradesignals.kernel.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 
 PAGE_SIZE = 20
+QUEUE_THUMBNAIL_WIDTH = 96  # CSS pixels; the height follows the image's own ratio, so nothing shifts as it loads
 DAYS = 30
 STALE_MESSAGE = ("This signal changed since you opened it. Nothing was saved — it now reads as below "
                  "(version {version}, {status}); check it and decide again.")
@@ -61,13 +62,14 @@ def queue_page(request):
             reviewed = signal
     return render(request, "console/queue.html", _context(
         request, "queue", form=form, page=page, next_url=next_url, cursor_error=cursor_error,
-        filtered=bool(filters), reviewed=reviewed))
+        filtered=bool(filters), reviewed=reviewed, thumbnail_width=QUEUE_THUMBNAIL_WIDTH))
 
 
 def _signal_response(request, signal, *, form: ReviewForm | None = None, message: str | None = None,
                      status: int = 200):
     if form is None:
         form = ReviewForm(initial={"version": signal.version})
+    # The owner's external link is shown only without an upload, and only over https.
     image_url = signal.image_url if (signal.image_url or "").startswith("https://") else None
     history = list(reversed(signal.history or []))
     may_review = services.signal_may_review(actor=request.console_principal, owner_id=signal.owner_id)
