@@ -146,12 +146,6 @@ class SignalImageSerializer(serializers.Serializer):
     height = serializers.IntegerField()
 
 
-class ImageUploadInputSerializer(serializers.Serializer):
-    """The form of an upload (documentation and the browsable API's form; the view reads the one file itself)."""
-
-    image = serializers.ImageField(help_text="A JPEG, PNG, WebP or GIF (first frame), judged by its content.")
-
-
 class ImageUploadOutputSerializer(SignalImageSerializer):
     content_type = serializers.ChoiceField(choices=("image/jpeg", "image/png", "image/webp"),
                                            help_text="The stored image's type (a GIF is stored as PNG).")

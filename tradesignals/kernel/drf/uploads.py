@@ -8,9 +8,11 @@ from io import BytesIO
 from django.conf import settings
 from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
+from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 
 from tradesignals.kernel import ratelimit
+from tradesignals.kernel.drf.fields import StrictInputSerializer
 from tradesignals.kernel.errors import PayloadTooLarge, ValidationFailed
 
 UPLOAD_RATE_GROUP = "images:upload:user"
@@ -48,6 +50,13 @@ class BoundedMemoryUploadHandler(FileUploadHandler):
         self.buffer.seek(0)
         return InMemoryUploadedFile(self.buffer, self.field_name, self.file_name, self.content_type, file_size,
                                     self.charset, self.content_type_extra)
+
+
+class ImageUploadInputSerializer(StrictInputSerializer):
+    """The upload form, for the OpenAPI document (one required binary field, nothing else) and the browsable
+    API's form; ``ImageUploadMixin.uploaded_bytes`` enforces it."""
+
+    image = serializers.ImageField(help_text="A JPEG, PNG, WebP or GIF (first frame), judged by its content.")
 
 
 class ImageUploadMixin:

@@ -11,12 +11,12 @@ from apps.signals.api import serializers as s
 from apps.signals.api.views.schema import TAG, errors
 from tradesignals.kernel.drf.permissions import IsAuthenticatedPrincipal
 from tradesignals.kernel.drf.schema import ErrorEnvelopeSerializer
-from tradesignals.kernel.drf.uploads import ImageUploadMixin
+from tradesignals.kernel.drf.uploads import ImageUploadInputSerializer, ImageUploadMixin
 
 
 class SignalImageUploadApi(ImageUploadMixin, APIView):
     permission_classes = [IsAuthenticatedPrincipal]
-    serializer_class = s.ImageUploadInputSerializer  # the browsable API's upload form
+    serializer_class = ImageUploadInputSerializer  # the browsable API's upload form
 
     @extend_schema(
         tags=[TAG], operation_id="trade_signals_images_upload", summary="Upload a chart image",
@@ -25,7 +25,7 @@ class SignalImageUploadApi(ImageUploadMixin, APIView):
                     "IMAGE_MAX_PIXELS pixels; anything else is a 400 naming the reason. The image is re-encoded "
                     "(metadata stripped, orientation applied) with a WebP thumbnail. Attach it with `image_id` on "
                     "create or edit within IMAGE_ORPHAN_TTL, or it is deleted.",
-        request={"multipart/form-data": s.ImageUploadInputSerializer},
+        request={"multipart/form-data": ImageUploadInputSerializer},
         responses={201: s.ImageUploadOutputSerializer, **errors(400, 401, 429),
                    413: OpenApiResponse(ErrorEnvelopeSerializer, description="The image is too large"),
                    503: OpenApiResponse(ErrorEnvelopeSerializer, description="The image store is unavailable")})
