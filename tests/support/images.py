@@ -252,3 +252,21 @@ def metadata_of(data: bytes) -> dict:
         if hasattr(im, "text"):
             info.update(im.text)
         return info
+
+
+def jpeg_just_under(limit: int, *, slack: int = 1000) -> bytes:
+    """A noisy 4000×3000 photo JPEG (GPS in its EXIF) of exactly ``limit - slack`` bytes: a photo near the
+    size limit, made up to length by comment segments (metadata the pipeline drops)."""
+    target = limit - slack
+    data = jpeg_of_size(int(target * 0.85))
+    pad = target - len(data)
+    if pad < 4:
+        raise ValueError(f"the photo is already {len(data)} bytes, over {target}")
+    segments = []
+    while pad:
+        size = min(pad, 65537)  # a segment: marker, two length bytes (counting themselves), payload
+        if 0 < pad - size < 4:
+            size -= 4
+        segments.append(b"\xff\xfe" + struct.pack(">H", size - 2) + b"\0" * (size - 4))
+        pad -= size
+    return data[:2] + b"".join(segments) + data[2:]
