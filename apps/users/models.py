@@ -1,4 +1,4 @@
-"""The users app's own collections (db alias ``users``): a projection fed only by events.
+"""The users app's own collections (db alias ``users``): a projection fed by events, and uploaded avatars.
 
 Nothing here is read from another app's collections. Every field that events can change carries the
 time (epoch microseconds) of the event that last set it, so a late or replayed event never overwrites a
@@ -9,6 +9,7 @@ from __future__ import annotations
 import mongoengine as me
 
 from tradesignals.kernel.identity import ROLES
+from tradesignals.kernel.images import storage
 
 STATUSES = ("pending", "approved", "rejected")
 DISPLAY_NAME_MAX = 80
@@ -19,6 +20,18 @@ AVATAR_URL_MAX = 2048
 def _https_url(value: str | None) -> None:
     if value is not None and not value.lower().startswith("https://"):
         raise me.ValidationError("avatar_url must be an https URL")
+
+
+class AvatarRef(me.EmbeddedDocument):
+    """The uploaded avatar a profile shows (a copy of its ``Avatar``'s keys, so a read needs no join)."""
+
+    id = me.ObjectIdField(required=True)
+    key = me.StringField(required=True)
+    thumbnail_key = me.StringField(required=True)
+
+    @property
+    def thumbnail_url(self) -> str:
+        return storage.url(self.thumbnail_key)
 
 
 class Profile(me.Document):
@@ -35,6 +48,8 @@ class Profile(me.Document):
     display_name_lc = me.StringField(default="")
     bio = me.StringField(max_length=BIO_MAX, default="")
     avatar_url = me.StringField(max_length=AVATAR_URL_MAX, null=True, validation=_https_url)
+    # An uploaded avatar; one avatar at a time, so with it set ``avatar_url`` is null.
+    avatar = me.EmbeddedDocumentField(AvatarRef, null=True)
     created_at = me.DateTimeField(null=True)  # with id, the keyset order of the admin directory
     updated_at = me.DateTimeField(null=True)
     signals_pending = me.IntField(default=0)
@@ -57,6 +72,12 @@ class Profile(me.Document):
         ],
     }
 
+    @property
+    def shown_avatar_url(self) -> str | None:
+        """What every representation calls ``avatar_url``: the uploaded avatar's square thumbnail, else the
+        external URL."""
+        return self.avatar.thumbnail_url if self.avatar is not None else self.avatar_url
+
     def signal_counts(self) -> dict:
         return {
             "pending": self.signals_pending,
@@ -77,3 +98,32 @@ class SignalState(me.Document):
 
     meta = {"db_alias": "users", "collection": "user_signal_states", "indexes": ["owner_id"]}
 
+
+
+class Avatar(me.Document):
+    """One uploaded avatar: its stored files. It is attached to its owner's profile from the start;
+    ``discarded_at`` is set in the transaction that replaces or removes it, and the ``user.profile_updated``
+    that transaction publishes has it purged — files first, then this record."""
+
+    owner_id = me.StringField(required=True)
+    key = me.StringField(required=True)
+    thumbnail_key = me.StringField(required=True)
+    content_type = me.StringField(required=True)
+    width = me.IntField(required=True)
+    height = me.IntField(required=True)
+    size = me.IntField(required=True)
+    created_at = me.DateTimeField(required=True)
+    discarded_at = me.DateTimeField(null=True)
+
+    meta = {
+        "db_alias": "users",
+        "collection": "user_avatars",
+        "indexes": [
+            {"fields": ["discarded_at"], "name": "discarded"},
+            {"fields": ["key"], "name": "key", "unique": True},
+            {"fields": ["thumbnail_key"], "name": "thumbnail_key"},
+        ],
+    }
+
+    def ref(self) -> AvatarRef:
+        return AvatarRef(id=self.id, key=self.key, thumbnail_key=self.thumbnail_key)

@@ -1,5 +1,6 @@
-"""Receivers: cache invalidation on this app's Django signal, and handlers for other apps' events (the profile
-projection, signal counts, notification emails).
+"""Receivers: cache invalidation on this app's Django signal, handlers for other apps' events (the profile
+projection, signal counts, notification emails), and of its own ``user.profile_updated`` (deleting the files of
+an avatar the change discarded, after the commit, retried by the bus), plus the avatars' image-sweep collector.
 
 Views and services never invalidate; the services send ``profile_changed`` after each commit and the receiver
 here drops the cached ``/users/me`` of that user. Event payloads are docs/events.md's. The bus runs each
@@ -14,6 +15,7 @@ from django.dispatch import receiver
 from apps.users import cache, services
 from tradesignals.kernel import events
 from tradesignals.kernel.events import Event
+from tradesignals.kernel.images import gc
 
 APP = "users"
 
@@ -81,6 +83,12 @@ def notify_signal_reviewed(event: Event) -> None:
         new_status=data["new_status"], reason=data.get("reason"))
 
 
+def on_avatars_discarded(event: Event) -> None:
+    image_ids = event.data.get("discarded_image_ids") or []
+    if image_ids:
+        services.avatars_purge(image_ids=image_ids)
+
+
 HANDLERS = (
     ("user.registered", on_user_registered),
     ("user.registered", notify_welcome),
@@ -92,7 +100,9 @@ HANDLERS = (
     ("trade_signal.status_changed", on_trade_signal_changed),
     ("trade_signal.status_changed", notify_signal_reviewed),
     ("trade_signal.deleted", on_trade_signal_deleted),
+    ("user.profile_updated", on_avatars_discarded),
 )
 
 for _type, _handler in HANDLERS:
     events.subscribe(_type, _handler, app=APP)
+gc.register(services.AVATAR_KIND, services.avatars_collect)

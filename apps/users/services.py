@@ -1,4 +1,4 @@
-"""Every write of the users app: the event-fed projection, profile edits, notifications.
+"""Every write of the users app: the event-fed projection, profile edits, avatars, notifications.
 
 Ordering and idempotency. Delivery is at-least-once and, with one stream per event type, events of one
 user may arrive out of order. Every projected field therefore remembers the time of the fact that set it
@@ -7,17 +7,26 @@ changes nothing. Signal counts are derived from a per-signal state record update
 as the count, so a replay or a stale event moves no count. This holds even after the bus has forgotten an
 event id (its processed-ids inbox has a TTL); the inbox is what keeps one-shot effects such as emails to one.
 
+Avatars. One avatar at a time: an uploaded one (``Profile.avatar``, its ``Avatar`` record written in the same
+transaction) or an external ``avatar_url``. Whatever replaces or removes an uploaded avatar marks its record
+discarded in the transaction of the profile write and names it in the ``user.profile_updated`` it publishes; this
+app's own consumer of that event deletes the files, then the record (``avatars_purge``), and the image sweep
+(``avatars_collect``) finishes what a failed consumer left.
+
 Caches. After a change of a profile commits, ``profile_changed`` below is sent; the cached ``/users/me``
 hangs on it (``receivers``), so no write here knows which caches exist.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import django.dispatch
+from bson import ObjectId
+from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from mongoengine.connection import get_connection
@@ -25,11 +34,13 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from apps.users import events as user_events
 from apps.users import selectors
-from apps.users.models import DISPLAY_NAME_MAX, STATUSES, Profile, SignalState
+from apps.users.models import DISPLAY_NAME_MAX, STATUSES, Avatar, Profile, SignalState
 from tradesignals.kernel import events
 from tradesignals.kernel.clock import utcnow
 from tradesignals.kernel.errors import Conflict, ValidationFailed
 from tradesignals.kernel.identity import ROLES, Principal
+from tradesignals.kernel.images import pipeline, storage
+from tradesignals.kernel.mongo import object_id
 from tradesignals.kernel.retry import WriteLost, is_write_conflict, retry_on_conflict
 
 logger = logging.getLogger(__name__)
@@ -37,6 +48,7 @@ ALIAS = "users"
 _TRIES = 20  # more than the kernel default: event projections of one user contend on one document
 _COUNT_FIELD = {status: f"signals_{status}" for status in STATUSES}
 EDITABLE_FIELDS = ("display_name", "bio", "avatar_url")
+AVATAR_KIND = "avatars"  # stored under images/avatars/, swept by avatars_collect
 
 # Sent after a committed change of one profile (an edit, a projected ``user.*`` fact, a signal count) with
 # ``user_id`` and ``fields``, the names of the stored fields that changed.
@@ -71,6 +83,10 @@ def _states():
     return SignalState._get_collection()
 
 
+def _avatars():
+    return Avatar._get_collection()
+
+
 def _new_profile_son(user_id: str) -> dict:
     return Profile(id=user_id).to_mongo().to_dict()
 
@@ -80,14 +96,18 @@ def _lost_race(exc: PyMongoError) -> bool:
     return isinstance(exc, DuplicateKeyError) or is_write_conflict(exc)
 
 
-def _profile_write(user_id: str, mutate: Callable[[dict], None], *, session=None) -> tuple[Profile, dict]:
+def _profile_write(user_id: str, mutate: Callable[[dict], None], *, session=None,
+                   create: bool = True) -> tuple[Profile, dict]:
     """Read, mutate, validate and conditionally write one profile; return it and the changed fields.
 
     Only changed fields are ``$set`` (with a ``rev`` check), so concurrent ``$inc`` of counts never get
-    overwritten. Raises ``WriteLost`` when the document moved under us.
+    overwritten. Raises ``WriteLost`` when the document moved under us. ``create=False``: a profile not stored
+    yet stays so (nothing to remove from it).
     """
     raw = _profiles().find_one({"_id": user_id}, session=session)
     current = raw or _new_profile_son(user_id)
+    if raw is None and not create:
+        return Profile._from_son(current), {}
     work = copy.deepcopy(current)
     mutate(work)
     changes = {name: value for name, value in work.items() if current.get(name) != value}
@@ -237,35 +257,37 @@ def _validate_edits(changes: dict) -> None:
             raise ValidationFailed(details={"display_name": ["Must be 1 to 80 characters."]})
 
 
-def profile_update(*, principal: Principal, changes: dict) -> Profile:
-    """Edit the caller's own profile; publish ``user.profile_updated`` with the change, atomically.
-
-    Works before the projection has the user too: it then stores a partial profile that
-    ``user.registered`` completes (the edit is newer than the registration, so it is kept).
-    """
-    _validate_edits(changes)
+def _profile_edit(*, principal: Principal, mutate: Callable[[dict], None], new_avatar: Avatar | None = None,
+                  create: bool = True) -> Profile:
+    """The caller's own edit in one transaction with its ``user.profile_updated``: ``new_avatar``'s record is
+    inserted and an uploaded avatar the edit replaces or removes is marked discarded (and named in the event)."""
     user_id = principal.user_id
-
-    def mutate(p: dict) -> None:
-        if "display_name" in changes and changes["display_name"] != p.get("display_name"):
-            name = changes["display_name"]
-            stamp = max(_us(utcnow(exact=True)), p.get("display_name_at_us", 0) + 1)
-            p.update(display_name=name, display_name_lc=name.lower(), display_name_at_us=stamp)
-        if "bio" in changes:
-            p["bio"] = changes["bio"] or ""
-        if "avatar_url" in changes:
-            p["avatar_url"] = changes["avatar_url"]
+    _profiles(), _avatars()  # before the transaction: a first use builds the indexes, which no transaction may
 
     def attempt() -> tuple[Profile, dict]:
+        discarded: list = []
+
+        def edit(p: dict) -> None:
+            old = p.get("avatar")
+            mutate(p)
+            new = p.get("avatar")
+            if old and (not new or new.get("id") != old.get("id")):
+                discarded.append(old["id"])
+
         try:
             with events.atomic(ALIAS) as session:
-                stored, written = _profile_write(user_id, mutate, session=session)
+                if new_avatar is not None:
+                    _avatars().insert_one(new_avatar.to_mongo(), session=session)
+                stored, written = _profile_write(user_id, edit, session=session, create=create)
                 profile = selectors.profile_with_claims(profile=stored, principal=principal)
+                if discarded:
+                    _avatars().update_many({"_id": {"$in": discarded}, "owner_id": user_id, "discarded_at": None},
+                                           {"$set": {"discarded_at": utcnow()}}, session=session)
                 if written:
                     events.publish(
                         user_events.PROFILE_UPDATED, key=user_id, producer=user_events.PRODUCER,
-                        data=user_events.profile_updated_data(user_id=user_id,
-                                                              display_name=profile.display_name),
+                        data=user_events.profile_updated_data(user_id=user_id, display_name=profile.display_name,
+                                                              discarded_image_ids=discarded),
                     )
         except PyMongoError as exc:
             if _lost_race(exc):
@@ -278,6 +300,100 @@ def profile_update(*, principal: Principal, changes: dict) -> Profile:
     if written:
         _profile_changed(user_id, written)
     return profile
+
+
+def profile_update(*, principal: Principal, changes: dict) -> Profile:
+    """Edit the caller's own profile; publish ``user.profile_updated`` with the change, atomically.
+
+    Works before the projection has the user too: it then stores a partial profile that
+    ``user.registered`` completes (the edit is newer than the registration, so it is kept). Setting
+    ``avatar_url`` (null too) replaces an uploaded avatar.
+    """
+    _validate_edits(changes)
+
+    def mutate(p: dict) -> None:
+        if "display_name" in changes and changes["display_name"] != p.get("display_name"):
+            name = changes["display_name"]
+            stamp = max(_us(utcnow(exact=True)), p.get("display_name_at_us", 0) + 1)
+            p.update(display_name=name, display_name_lc=name.lower(), display_name_at_us=stamp)
+        if "bio" in changes:
+            p["bio"] = changes["bio"] or ""
+        if "avatar_url" in changes:
+            p.update(avatar_url=changes["avatar_url"], avatar=None)
+
+    return _profile_edit(principal=principal, mutate=mutate)
+
+
+# --- avatars (PUT/DELETE /users/me/avatar) ---------------------------------------------------------------
+
+def avatar_upload(*, principal: Principal, data: bytes) -> Profile:
+    """Decode, square, re-encode and store an upload as the caller's avatar, replacing any avatar they had
+    (400 for anything but a sound JPEG/PNG/WebP/GIF, 503 when the store fails). Files whose record was never
+    committed are deleted again; if even that fails, ``images_gc`` finds files no record names."""
+    processed = pipeline.process(data, max_pixels=settings.IMAGE_MAX_PIXELS,
+                                 thumbnail_width=settings.IMAGE_AVATAR_SIZE, square=True)
+    stored = storage.store(processed, kind=AVATAR_KIND)
+    avatar = Avatar(id=ObjectId(), owner_id=principal.user_id, key=stored.key, thumbnail_key=stored.thumbnail_key,
+                    content_type=stored.content_type, width=stored.width, height=stored.height, size=stored.size,
+                    created_at=utcnow(), discarded_at=None)
+    ref = avatar.ref().to_mongo().to_dict()
+
+    def mutate(p: dict) -> None:
+        p.update(avatar=ref, avatar_url=None)
+
+    try:
+        return _profile_edit(principal=principal, mutate=mutate, new_avatar=avatar)
+    except Exception:
+        with contextlib.suppress(Exception):
+            if _avatars().count_documents({"_id": avatar.id}, limit=1) == 0:
+                storage.delete(stored.key, stored.thumbnail_key)
+        raise
+
+
+def avatar_remove(*, principal: Principal) -> Profile:
+    """No avatar any more, uploaded or external; nothing to remove is no change (and no event)."""
+
+    def mutate(p: dict) -> None:
+        p.update(avatar=None, avatar_url=None)
+
+    return _profile_edit(principal=principal, mutate=mutate, create=False)
+
+
+def avatars_purge(*, image_ids: list[str]) -> int:
+    """Delete discarded avatars: files first, then the record (idempotent; the consumer of
+    ``user.profile_updated`` and the sweep both call it). Only records already marked discarded are touched."""
+    purged = 0
+    for image_id in image_ids:
+        oid = object_id(image_id)
+        raw = oid and _avatars().find_one({"_id": oid, "discarded_at": {"$ne": None}})
+        if not raw:
+            continue
+        storage.delete(raw["key"], raw["thumbnail_key"])
+        purged += _avatars().delete_one({"_id": oid, "discarded_at": {"$ne": None}}).deleted_count
+    return purged
+
+
+def avatars_collect(now: datetime) -> dict[str, int]:
+    """The sweep (kernel.images.gc): discarded records past IMAGE_GC_GRACE (their event's handler failed) and
+    stored avatar files no record names past IMAGE_GC_GRACE (an upload whose record never committed). An
+    avatar is attached in the transaction that records it, so there are no unattached ones to expire."""
+    grace_before = now - timedelta(seconds=settings.IMAGE_GC_GRACE)
+    stale = [str(raw["_id"]) for raw in _avatars().find(
+        {"discarded_at": {"$ne": None, "$lt": grace_before}}, {"_id": 1})]
+    detached = avatars_purge(image_ids=stale)
+    unknown = 0
+    for key, modified in storage.stored_keys(AVATAR_KIND):
+        if _aware(modified) >= grace_before:
+            continue
+        if _avatars().count_documents({"$or": [{"key": key}, {"thumbnail_key": key}]}, limit=1):
+            continue
+        storage.delete(key)
+        unknown += 1
+    return {"detached": detached, "unreferenced_files": unknown}
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- notifications ---------------------------------------------------------------------------------------------

@@ -24,8 +24,10 @@ READ_ONLY_FIELDS = ("id", "user_id", "email", "role", "is_active", "created_at",
 
 
 # An https URL as Django's URLValidator took it: not always an RFC 3986 URI ("https://a.io/%."), so the
-# document promises no "uri" format for it.
-_AVATAR_OUT = "An https URL (as Django's URLValidator accepts it), or null."
+# document promises no "uri" format for it. An uploaded avatar's address is the store's: on the file system a
+# path under MEDIA_URL, relative to the API's origin.
+_AVATAR_OUT = ("The uploaded avatar's square WebP thumbnail (PUT /api/v1/users/me/avatar; on the file system store "
+               "a path under MEDIA_URL), else the external https URL (as Django's URLValidator accepts it), or null.")
 
 
 class SignalCountsSerializer(serializers.Serializer):
@@ -43,7 +45,7 @@ class ProfileSerializer(serializers.Serializer):
     is_active = serializers.BooleanField()
     display_name = serializers.CharField()
     bio = serializers.CharField(allow_blank=True)
-    avatar_url = serializers.CharField(allow_null=True, help_text=_AVATAR_OUT)
+    avatar_url = serializers.CharField(source="shown_avatar_url", allow_null=True, help_text=_AVATAR_OUT)
     created_at = serializers.DateTimeField(allow_null=True)
     signal_counts = SignalCountsSerializer(source="signal_counts_dict")
 
@@ -58,7 +60,7 @@ class PublicProfileSerializer(serializers.Serializer):
     id = serializers.CharField()
     display_name = serializers.CharField()
     bio = serializers.CharField(allow_blank=True)
-    avatar_url = serializers.CharField(allow_null=True, help_text=_AVATAR_OUT)
+    avatar_url = serializers.CharField(source="shown_avatar_url", allow_null=True, help_text=_AVATAR_OUT)
     approved_signals = serializers.IntegerField(source="signals_approved")
     created_at = serializers.DateTimeField(allow_null=True)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status as http
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -15,7 +16,8 @@ from apps.users.api import serializers as s
 from tradesignals.kernel.drf import filters
 from tradesignals.kernel.drf.fields import StrictBooleanField, StrictCharField, StrictChoiceField
 from tradesignals.kernel.drf.permissions import IsAdmin, IsAuthenticatedPrincipal
-from tradesignals.kernel.drf.schema import error_responses
+from tradesignals.kernel.drf.schema import ErrorEnvelopeSerializer, error_responses
+from tradesignals.kernel.drf.uploads import ImageUploadInputSerializer, ImageUploadMixin
 from tradesignals.kernel.identity import ROLES
 
 
@@ -46,6 +48,43 @@ class UserMeApi(APIView):
         serializer.is_valid(raise_exception=True)
         profile = services.profile_update(principal=request.user, changes=serializer.validated_data)
         return Response(self.OutputSerializer(profile).data)
+
+
+class UserMeAvatarApi(ImageUploadMixin, APIView):
+    """The caller's uploaded avatar: one at a time, replacing any avatar (uploaded or external) they had."""
+
+    permission_classes = [IsAuthenticatedPrincipal]
+    serializer_class = ImageUploadInputSerializer  # the browsable API's upload form
+    OutputSerializer = s.ProfileSerializer
+
+    @extend_schema(
+        operation_id="users_me_avatar_upload", summary="Upload own avatar",
+        description="`multipart/form-data` with one file field `image` and nothing else, on the same terms as chart "
+                    "uploads (and counted in the same per-user budget): a sound JPEG, PNG, WebP or GIF (first frame) "
+                    "at most IMAGE_MAX_BYTES (413 beyond) and IMAGE_MAX_PIXELS pixels; anything else is a 400 naming "
+                    "the reason. The image is re-encoded (metadata stripped, orientation applied) and cut to a "
+                    "centred square WebP of IMAGE_AVATAR_SIZE pixels (smaller images keep their size), which "
+                    "`avatar_url` then names. It replaces the previous avatar, uploaded or external; the previous "
+                    "upload's files are deleted. Publishes `user.profile_updated`.",
+        request={"multipart/form-data": ImageUploadInputSerializer},
+        responses={200: OutputSerializer, **error_responses(400, 401, 415, 429),
+                   413: OpenApiResponse(ErrorEnvelopeSerializer, description="The image is too large"),
+                   503: OpenApiResponse(ErrorEnvelopeSerializer, description="The image store is unavailable")})
+    def put(self, request):
+        data = self.uploaded_bytes(request)
+        self.count_upload(request)
+        profile = services.avatar_upload(principal=request.user, data=data)
+        return Response(self.OutputSerializer(profile).data)
+
+    @extend_schema(
+        operation_id="users_me_avatar_delete", summary="Remove own avatar",
+        description="Removes the avatar, uploaded or external: `avatar_url` becomes null and an uploaded avatar's "
+                    "files are deleted. Idempotent: without an avatar it is a 204 too (and changes nothing). A "
+                    "change publishes `user.profile_updated`.",
+        request=None, responses={204: None, **error_responses(401, 503)})
+    def delete(self, request):
+        services.avatar_remove(principal=request.user)
+        return Response(status=http.HTTP_204_NO_CONTENT)
 
 
 class UserDetailApi(APIView):
