@@ -7,17 +7,24 @@ for an action the service then refuses is a lie on the page, so a form is offere
 
 - the caller is authenticated (an anonymous visitor gets no form, only the "Log in" link);
 - the page is the resource itself, or an error the caller can correct by sending again (a 2xx/3xx, a 400,
-  405, 409 or 412), never a 401, 403, 404, 429 or 5xx page;
+  405, 409, 412 or 413), never a 401, 403, 404, 429 or 5xx page;
 - the method is allowed and the view's permission classes admit the caller for it;
 - for an unsafe method, the view's ``action_allowed(request, method, data)`` says yes — the hook a view
   defines from the same predicates its service enforces. A view without the hook gets unsafe forms only on a
   route that names no object (no URL parameters, e.g. a collection's create or ``/me``); on an object route
   it gets none, because its object-level rules are not known here (secure until the view says otherwise).
 
-Input is JSON only (the strict JSON parser is the one parser), so the page offers DRF's raw-data form with
-the media type ``application/json``, never the field-by-field HTML form, which posts ``multipart/form-data``.
+Input is JSON (the strict JSON parser is the one parser), so the page offers DRF's raw-data form with the
+media type ``application/json``, never the field-by-field HTML form, which posts ``multipart/form-data``.
 The raw form is pre-filled from the operation's input serializer (the ``request=`` of its ``extend_schema``):
 a create shows every writable field, an edit the current values of those fields.
+
+The one exception is a file upload: a view whose parsers take ``multipart/form-data`` only (``ImageUploadMixin``)
+cannot be sent from a textarea, so its page offers DRF's field-by-field form of the view's ``serializer_class``
+instead (a file input, the CSRF token, ``enctype="multipart/form-data"``, posted to the page's own URL by the
+browser itself, no script needed) and no raw form. Whether it is offered follows the same rules as any unsafe
+form: an upload route names no object, so a signed-in caller the permission classes admit gets it, unless the
+view defines ``action_allowed``. The template shows it in place of DRF's create form (``upload_form``).
 
 The page itself (``kernel/browsable_api.html``) links "Log in" to the browser login and logs out with a real
 form button (no inline event handler, so the Content-Security-Policy allows no script by hash), and every
@@ -38,7 +45,7 @@ LOGIN_PATH = "/auth/login/"  # served by the accounts slice (behind the gateway 
 LOGOUT_PATH = "/auth/logout/"
 DOCS_PATH = "/api/docs/"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-CORRECTABLE = frozenset({400, 405, 409, 412})  # sending again (changed) can succeed: the form stays
+CORRECTABLE = frozenset({400, 405, 409, 412, 413})  # sending again (changed) can succeed: the form stays
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
@@ -76,9 +83,21 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
             return None
         return True if self.offers(view, method, request, data) else None
 
-    def get_raw_data_form(self, data, view, method, request):
-        if not self.offers(view, method, request, data):
+    def get_upload_form(self, data, view, request):
+        """DRF's HTML form of ``serializer_class`` for an upload view's POST, when offered; else ``None``.
+
+        Always a fresh, unbound form: after an upload the response data is the stored image, whose serializer
+        DRF would otherwise turn into the form."""
+        serializer_class = getattr(view, "serializer_class", None)
+        if not takes_files_only(view) or serializer_class is None or not self.offers(view, "POST", request, data):
             return None
+        with override_method(view, request, "POST") as probe:
+            serializer = serializer_class(context={"request": probe, "view": view})
+        return self.render_form_for_serializer(serializer)
+
+    def get_raw_data_form(self, data, view, method, request):
+        if takes_files_only(view) or not self.offers(view, method, request, data):
+            return None  # a file is not typed into a textarea
         media_types = [parser.media_type for parser in view.parser_classes]
         content = self._initial_content(view, method, request, data)
 
@@ -107,7 +126,8 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
         context = super().get_context(data, accepted_media_type, renderer_context)
         request = renderer_context["request"]
         context.update(login_url=f"{LOGIN_PATH}?{urlencode({'next': request.get_full_path()})}",
-                       logout_url=LOGOUT_PATH, docs_url=DOCS_PATH)
+                       logout_url=LOGOUT_PATH, docs_url=DOCS_PATH,
+                       upload_form=self.get_upload_form(data, renderer_context["view"], request))
         return context
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
@@ -116,6 +136,12 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
         if response is not None:
             response["Cache-Control"] = "no-store"
         return page
+
+
+def takes_files_only(view) -> bool:
+    """A view that parses ``multipart/form-data`` and nothing else: an upload."""
+    media_types = {parser.media_type for parser in getattr(view, "parser_classes", ())}
+    return media_types == {"multipart/form-data"}
 
 
 def input_serializer(view, method: str, request) -> type[serializers.Serializer] | None:
