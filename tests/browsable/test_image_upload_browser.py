@@ -23,6 +23,7 @@ from django.test import Client
 
 from tests.support.images import png
 from tests.support.procs import ROOT, Gunicorn
+from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY
 from tests.support.tokens import make_token
 
 UPLOAD = "/api/v1/trade-signals/images"
@@ -141,6 +142,21 @@ def test_the_form_as_a_browser_sends_it_with_the_session_cookie(media, settings)
 
 # -- end to end in Chromium -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
+def s3_server(mongo_uri, redis_server_url, seaweedfs):
+    """The app storing on a bucket of the session's SeaweedFS: images load from its own plain-http origin."""
+    bucket = seaweedfs.create_bucket()
+    web = Gunicorn({"MONGODB_URI": mongo_uri, "REDIS_URL": redis_server_url, "REDIS_ENABLED": "true",
+                    "STORAGE_BACKEND": "s3", "MEDIA_SERVE": "false", "S3_BUCKET": bucket,
+                    "S3_ENDPOINT_URL": seaweedfs.endpoint_url, "S3_REGION": REGION, "S3_PUBLIC_URL": "",
+                    "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+                    "AWS_EC2_METADATA_DISABLED": "true"}, name="uploads-s3").start()
+    yield web
+    web.stop()
+    if seaweedfs.running:
+        seaweedfs.delete_bucket(bucket)
+
+
+@pytest.fixture(scope="module")
 def server(mongo_uri, redis_server_url, tmp_path_factory):
     web = Gunicorn({"MONGODB_URI": mongo_uri, "REDIS_URL": redis_server_url, "REDIS_ENABLED": "true",
                     "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")), "STORAGE_BACKEND": "filesystem",
@@ -171,12 +187,14 @@ def make_admin(server) -> str:
 
 
 @pytest.fixture
-def open_page(browser, server):
-    """A fresh browser context (own cookies) per person, watched for CSP violations and script errors."""
+def open_page(browser, request):
+    """A fresh browser context (own cookies) per person, watched for CSP violations and script errors; on the
+    server the test asks for (``server`` or ``s3_server``)."""
     contexts = []
+    site = request.getfixturevalue("s3_server" if "s3_server" in request.fixturenames else "server")
 
     def open_():
-        context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+        context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 900})
         context.add_init_script(WATCH)
         contexts.append(context)
         page = context.new_page()
@@ -264,4 +282,30 @@ def test_a_trader_uploads_a_chart_in_the_browser_and_an_admin_sees_it_in_the_con
     full = loaded(admin, "#chart-image img")
     assert full["src"] == signal["image"]["url"] and (full["width"], full["height"]) == (640, 400)
     assert admin.get_by_role("link", name="Open the full image").get_attribute("href") == signal["image"]["url"]
+    assert_clean(admin)
+
+
+@pytest.mark.cluster
+def test_charts_stored_on_s3_load_in_the_console_under_the_policy(s3_server, open_page):
+    """The bucket's origin is another than the app's (another port, plain http): the policy names it."""
+    trader = register(s3_server, "Sid")
+    upload = api(s3_server, "POST", UPLOAD, trader["access"],
+                 files={"image": ("chart.png", png(640, 400), "image/png")})
+    assert upload.status_code == 201, upload.text
+    image = upload.json()
+    assert image["thumbnail_url"].startswith(f"{s3_server.env['S3_ENDPOINT_URL']}/{s3_server.env['S3_BUCKET']}/")
+    created = api(s3_server, "POST", "/api/v1/trade-signals", trader["access"],
+                  json={**SIGNAL, "image_id": image["id"]})
+    assert created.status_code == 201, created.text
+    signal = created.json()
+
+    admin = open_page()
+    login(admin, make_admin(s3_server), "/console/")
+    thumbnail = loaded(admin, "table.signals tbody tr img.thumb__img")
+    assert thumbnail["src"] == signal["image"]["thumbnail_url"] and thumbnail["width"] > 0
+    response = admin.goto(f"/console/signals/{signal['id']}/")
+    assert s3_server.env["S3_ENDPOINT_URL"] in re.search(r"img-src ([^;]*)",
+                                                          response.headers["content-security-policy"]).group(1)
+    full = loaded(admin, "#chart-image img")
+    assert full["src"] == signal["image"]["url"] and (full["width"], full["height"]) == (640, 400)
     assert_clean(admin)
