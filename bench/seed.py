@@ -20,7 +20,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from apps.signals.models import TradeSignal, now  # noqa: E402
+from apps.signals.models import TradeSignal  # noqa: E402
+from tradesignals.kernel.clock import utcnow as now  # noqa: E402
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "AAPL", "EURUSD", "XAUUSD", "SOL/USDT", "MSFT", "TSLA"]
 
