@@ -19,6 +19,7 @@ EXCLUDED = {
     "/console/signals/{signal_id}/": "admin console",
     "/console/reviewed/": "admin console",
     "/console/overview/": "admin console",
+    "/media/{key}": "uploaded image files (file system backend; the gateway or a CDN serves them in deployment)",
 }
 # The bare slice prefixes delegate to the collection route of the same path (documented once).
 DELEGATES = {"/api/v1/auth", "/api/v1/users", "/api/v1/trade-signals"}
