@@ -223,22 +223,31 @@ def signal_create(*, owner_id: str, owner_name: str, symbol: str, direction: str
                      "rationale": rationale, "image_url": image_url, IMAGE_ID: image_id})
     image_oid = values.pop(IMAGE_ID)
     _check_prices(values)
-    image = _free_image(owner_id=owner_id, image_id=image_oid) if image_oid is not None else None
-    moment = utcnow()
-    signal = TradeSignal(id=ObjectId(), owner_id=owner_id, owner_name=owner_name or "", owner_active=True,
-                         status=enums.PENDING, review=None, history=[], version=1,
-                         created_at=moment, updated_at=moment, image=image.ref() if image else None, **values)
-    signal.validate()
-    son = signal.to_mongo()
     collection = _collection()  # before the transaction: a first use builds the indexes, which no transaction may
-    with events.atomic("signals") as session:
-        if image is not None:
-            _attach(image=image, signal_id=signal.id, session=session)
-        collection.insert_one(son, session=session)
-        events.publish(signal_events.CREATED, key=str(signal.id), producer=signal_events.PRODUCER, data={
-            "signal_id": str(signal.id), "owner_id": owner_id, "symbol": signal.symbol,
-            "direction": signal.direction, "timeframe": signal.timeframe, "status": signal.status,
-        })
+
+    def attempt() -> TradeSignal:
+        # The image is read again on a retry: an attach that lost to the orphan sweep is then the 400 it is.
+        image = _free_image(owner_id=owner_id, image_id=image_oid) if image_oid is not None else None
+        moment = utcnow()
+        signal = TradeSignal(id=ObjectId(), owner_id=owner_id, owner_name=owner_name or "", owner_active=True,
+                             status=enums.PENDING, review=None, history=[], version=1, created_at=moment,
+                             updated_at=moment, image=image.ref() if image else None, **values)
+        signal.validate()
+        son = signal.to_mongo()
+
+        def write(session):
+            if image is not None:
+                _attach(image=image, signal_id=signal.id, session=session)
+            collection.insert_one(son, session=session)
+            events.publish(signal_events.CREATED, key=str(signal.id), producer=signal_events.PRODUCER, data={
+                "signal_id": str(signal.id), "owner_id": owner_id, "symbol": signal.symbol,
+                "direction": signal.direction, "timeframe": signal.timeframe, "status": signal.status,
+            })
+
+        _conditional_write(write)
+        return signal
+
+    signal = retry_on_conflict(attempt, **_lost_race(None))
     signal_saved.send(sender=TradeSignal, change=SignalChange(
         signal_id=str(signal.id), owner_id=owner_id, old_status=None, new_status=signal.status,
         was_public=False, is_public=False, version=1))

@@ -365,8 +365,6 @@ def test_a_body_past_the_route_limit_is_refused_before_it_is_read(storage_backen
     nothing_stored(storage_backend)
 
 
-@pytest.mark.xfail(strict=True, reason="BodySizeLimitMiddleware.__call__ refuses a body past every route's limit "
-                                       "with the message of DATA_UPLOAD_MAX_MEMORY_SIZE, not the upload route's")
 @pytest.mark.parametrize("storage_backend", ["filesystem"], indirect=True)
 def test_the_refusal_of_an_oversized_upload_body_names_the_upload_routes_limit(storage_backend, owner, settings):
     """A client told the body may be 64 KiB would shrink a chart it could send at five mebibytes."""

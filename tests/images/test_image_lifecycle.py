@@ -230,9 +230,7 @@ def _sweep_inside_the_attach(monkeypatch) -> list:
 
 
 @pytest.mark.parametrize("write", [
-    pytest.param("create", marks=pytest.mark.xfail(strict=True, reason=(
-        "signal_create runs its transaction once: a write conflict with the sweep is a 409, not the 400 a "
-        "fresh read gives (apps/signals/services.py signal_create; retry it like signal_update does)"))),
+    "create",
     "edit",
 ])
 @pytest.mark.parametrize("storage_backend", ["filesystem"], indirect=True)

@@ -84,7 +84,7 @@ class BodySizeLimitMiddleware:
             return error_response("malformed_request", "Invalid Content-Length header.", 400)
         ceiling = max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE, settings.IMAGE_UPLOAD_MAX_BODY_BYTES)
         if length > ceiling:
-            return _too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+            return _too_large(_route_limit(request.path_info))
         request._ts_body_length = length
         return self.get_response(request)
 
@@ -94,6 +94,18 @@ class BodySizeLimitMiddleware:
         if getattr(request, "_ts_body_length", 0) > limit:
             return _too_large(limit)
         return None
+
+
+def _route_limit(path: str) -> int:
+    """The limit the route of ``path`` has (resolved only for a body already refused: the message names the
+    limit that applies, so a client is not told to shrink an upload below what its route accepts)."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        widen = getattr(getattr(resolve(path).func, "cls", None), "max_body_bytes", None)
+    except Resolver404:
+        widen = None
+    return widen() if widen is not None else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
 def _too_large(limit: int):
