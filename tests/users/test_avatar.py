@@ -6,16 +6,21 @@ from __future__ import annotations
 import io
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
 from apps.users import services
 from tests.support import images
+from tests.support.api import Caller
+from tests.support.servers import wait_until
 from tests.support.users import stored_profile
 from tradesignals.kernel import events, mongo
 from tradesignals.kernel.clock import utcnow
+from tradesignals.kernel.events import relay
 from tradesignals.kernel.images import gc, storage
 
 ME = "/api/v1/users/me"
@@ -251,3 +256,25 @@ def test_the_sweep_collects_stray_avatar_files_and_discarded_records(storage_bac
     assert caller.get(ME).json()["avatar_url"] == kept
     call_command("images_gc", stdout=io.StringIO())
     assert len(storage_backend.stored_keys()) == 2
+
+
+def test_concurrent_uploads_leave_one_avatar_and_only_its_files(storage_backend, feed, as_user):
+    user_id = feed.registered()
+    caller = as_user(user_id)
+
+    def upload(seed: int) -> int:  # a client per thread, as separate requests would be
+        other_client = Caller(Client(), user_id, name=caller.name)
+        return put_avatar(other_client, images.jpeg(64 + seed, 64, noise=True)).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(upload, range(4)))
+
+    assert statuses == [200] * 4
+    # Every upload but the last was discarded by the next. An event committed while another sender held the
+    # user's key is left to the relay loop (delivery keeps each key's order): run it as the relay would.
+    wait_until(lambda: relay.flush("users") >= 0 and len(avatar_records(user_id)) == 1, timeout=20,
+               message="the replaced uploads purged")
+    record, = avatar_records(user_id)
+    assert record["discarded_at"] is None
+    assert storage_backend.stored_keys() == sorted([record["key"], record["thumbnail_key"]])
+    assert caller.get(ME).json()["avatar_url"] == storage.url(record["thumbnail_key"])
