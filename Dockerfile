@@ -31,7 +31,10 @@ COPY . .
 # Then byte-compile so a read-only root filesystem costs nothing at start-up.
 RUN DJANGO_SETTINGS_MODULE=settings.base DJANGO_SECRET_KEY=build-only-collectstatic-placeholder-not-a-secret \
     python manage.py collectstatic --noinput --verbosity 0 \
- && python -m compileall -q /app /opt/venv
+ && python -m compileall -q /app /opt/venv \
+ && install -d -o 10001 -g 10001 -m 0755 /srv/media
+# /srv/media: uploaded images on the file system backend (MEDIA_ROOT in compose); a new named volume copies
+# this ownership, so the app user can write there and nowhere else.
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
