@@ -27,6 +27,7 @@ from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY
 from tests.support.tokens import make_token
 
 UPLOAD = "/api/v1/trade-signals/images"
+AVATAR = "/api/v1/users/me/avatar"
 HTML = {"HTTP_ACCEPT": "text/html"}
 PASSWORD = "upload-Test-passphrase-4821"
 SIGNAL = {"symbol": "BTC/USDT", "direction": "long", "entry_price": "64000", "stop_loss": "63000",
@@ -97,6 +98,17 @@ def test_a_signed_in_caller_gets_a_file_form_and_no_raw_form():
     assert sum(f["textareas"] for f in forms.forms) == 0
     assert response.content.decode().count(">POST</button>") == 1
     assert " style=" not in response.content.decode().split('id="upload-form"')[1]
+
+
+def test_a_put_upload_gets_a_form_the_script_sends_with_the_csrf_header():
+    """The avatar is a PUT: DRF's ajax-form.js sends the form as FormData, csrf.js the token as a header, so
+    the form holds the file field alone (the upload refuses any other field)."""
+    response = Client().get(AVATAR, **bearer())
+    text = response.content.decode()
+    [form] = Forms(text).upload_forms()
+    assert (form["method"], form["data-method"], form["enctype"]) == ("POST", "PUT", "multipart/form-data")
+    assert form["action"] == AVATAR and [(i["name"], i["type"]) for i in form["inputs"]] == [("image", "file")]
+    assert text.count(">PUT</button>") == 1 and "<textarea" not in text
 
 
 def test_no_file_form_for_a_visitor_nor_on_a_json_view():
@@ -283,6 +295,27 @@ def test_a_trader_uploads_a_chart_in_the_browser_and_an_admin_sees_it_in_the_con
     assert full["src"] == signal["image"]["url"] and (full["width"], full["height"]) == (640, 400)
     assert admin.get_by_role("link", name="Open the full image").get_attribute("href") == signal["image"]["url"]
     assert_clean(admin)
+
+
+@pytest.mark.cluster
+def test_a_trader_replaces_the_avatar_through_the_put_form(server, open_page, tmp_path):
+    trader = register(server, "Ava")
+    picture = tmp_path / "me.png"
+    picture.write_bytes(png(300, 200))
+    page = open_page()
+    login(page, trader["email"], AVATAR)
+    page.locator("#put-upload-form input[type=file][name=image]").set_input_files(str(picture))
+    with page.expect_response(lambda r: r.request.method == "PUT") as sent:
+        page.locator("#put-upload-form").get_by_role("button", name="PUT").click()
+    assert sent.value.status == 200, sent.value.text()[-2000:]
+    assert sent.value.request.headers.get("x-csrftoken")  # csrf.js sent the token; the form has no token field
+    page.get_by_text("HTTP 200 OK").first.wait_for()
+    profile = response_body(page)
+    assert profile["avatar_url"]
+    me = api(server, "GET", "/api/v1/users/me", trader["access"]).json()
+    assert me["avatar_url"] == profile["avatar_url"]
+    assert page.locator("#put-upload-form").count() == 1  # the page written in offers the next upload
+    assert_clean(page)
 
 
 @pytest.mark.cluster

@@ -21,10 +21,12 @@ a create shows every writable field, an edit the current values of those fields.
 
 The one exception is a file upload: a view whose parsers take ``multipart/form-data`` only (``ImageUploadMixin``)
 cannot be sent from a textarea, so its page offers DRF's field-by-field form of the view's ``serializer_class``
-instead (a file input, the CSRF token, ``enctype="multipart/form-data"``, posted to the page's own URL by the
-browser itself, no script needed) and no raw form. Whether it is offered follows the same rules as any unsafe
-form: an upload route names no object, so a signed-in caller the permission classes admit gets it, unless the
-view defines ``action_allowed``. The template shows it in place of DRF's create form (``upload_form``).
+instead (a file input, ``enctype="multipart/form-data"``, sent to the page's own URL) and no raw form, for the
+view's one body method: a POST is a plain form the browser submits itself, the CSRF token a form field (no
+script needed); a PUT or PATCH goes as DRF sends its own PUT form, through ajax-form.js as ``FormData`` with the
+token in csrf.js's header. Whether it is offered follows the same rules as any unsafe form: an upload route
+names no object, so a signed-in caller the permission classes admit gets it, unless the view defines
+``action_allowed``. The template shows it below the response (``upload_form``, ``upload_method``).
 
 The page itself (``kernel/browsable_api.html``) links "Log in" to the browser login and logs out with a real
 form button (no inline event handler, so the Content-Security-Policy allows no script by hash), and every
@@ -83,17 +85,21 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
             return None
         return True if self.offers(view, method, request, data) else None
 
-    def get_upload_form(self, data, view, request):
-        """DRF's HTML form of ``serializer_class`` for an upload view's POST, when offered; else ``None``.
+    def get_upload_form(self, data, view, request) -> tuple[str, str] | tuple[None, None]:
+        """``(method, form HTML)``: DRF's HTML form of ``serializer_class`` for an upload view's body method,
+        when offered; else ``(None, None)``.
 
-        Always a fresh, unbound form: after an upload the response data is the stored image, whose serializer
-        DRF would otherwise turn into the form."""
+        Always a fresh, unbound form: after an upload the response data is the stored image (or profile), whose
+        serializer DRF would otherwise turn into the form."""
         serializer_class = getattr(view, "serializer_class", None)
-        if not takes_files_only(view) or serializer_class is None or not self.offers(view, "POST", request, data):
-            return None
-        with override_method(view, request, "POST") as probe:
+        if not takes_files_only(view) or serializer_class is None:
+            return None, None
+        method = next((m for m in BODY_METHODS if m in view.allowed_methods), None)
+        if method is None or not self.offers(view, method, request, data):
+            return None, None
+        with override_method(view, request, method) as probe:
             serializer = serializer_class(context={"request": probe, "view": view})
-        return self.render_form_for_serializer(serializer)
+        return method, self.render_form_for_serializer(serializer)
 
     def get_raw_data_form(self, data, view, method, request):
         if takes_files_only(view) or not self.offers(view, method, request, data):
@@ -125,9 +131,10 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
     def get_context(self, data, accepted_media_type, renderer_context):
         context = super().get_context(data, accepted_media_type, renderer_context)
         request = renderer_context["request"]
+        upload_method, upload_form = self.get_upload_form(data, renderer_context["view"], request)
         context.update(login_url=f"{LOGIN_PATH}?{urlencode({'next': request.get_full_path()})}",
-                       logout_url=LOGOUT_PATH, docs_url=DOCS_PATH,
-                       upload_form=self.get_upload_form(data, renderer_context["view"], request))
+                       logout_url=LOGOUT_PATH, docs_url=DOCS_PATH, upload_method=upload_method,
+                       upload_form=upload_form)
         return context
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
