@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import mongoengine as me
 
 from apps.signals import enums
-from tradesignals.kernel.images import storage
+from tradesignals.kernel.images.records import ImageLinks, ImageRecord
 
 _SYMBOL_PART_MAX = 15
 SYMBOL_INPUT_MAX = 64  # characters a symbol may arrive with, surrounding spaces included
@@ -156,7 +156,7 @@ class Transition(me.EmbeddedDocument):
     reason = me.StringField(max_length=enums.REASON_MAX, null=True)
 
 
-class ImageRef(me.EmbeddedDocument):
+class ImageRef(ImageLinks, me.EmbeddedDocument):
     """The uploaded chart a signal shows (a copy of its ``ChartImage``'s facts, so a read needs no join)."""
 
     id = me.ObjectIdField(required=True)
@@ -164,14 +164,6 @@ class ImageRef(me.EmbeddedDocument):
     thumbnail_key = me.StringField(required=True)
     width = me.IntField(required=True)
     height = me.IntField(required=True)
-
-    @property
-    def url(self) -> str:
-        return storage.url(self.key)
-
-    @property
-    def thumbnail_url(self) -> str:
-        return storage.url(self.thumbnail_key)
 
 
 class TradeSignal(me.Document):
@@ -206,24 +198,11 @@ class TradeSignal(me.Document):
         return risk_reward(entry=self.entry_price, stop=self.stop_loss, take=self.take_profit)
 
 
-class ChartImage(me.Document):
-    """One uploaded chart: its stored files and what it is attached to.
+class ChartImage(ImageRecord):
+    """One uploaded chart (``kernel.images.records``) and the signal holding it: ``signal_id`` is null until a
+    signal takes it, and an upload never taken is collected after IMAGE_ORPHAN_TTL."""
 
-    ``signal_id`` is null until a signal takes it (an unattached upload is collected after IMAGE_ORPHAN_TTL);
-    ``discarded_at`` is set in the transaction that detaches it (signal edited or deleted), and the event that
-    transaction publishes has it purged — files first, then this record — so a record outlives its files never.
-    """
-
-    owner_id = me.StringField(required=True)
-    key = me.StringField(required=True)
-    thumbnail_key = me.StringField(required=True)
-    content_type = me.StringField(required=True)
-    width = me.IntField(required=True)
-    height = me.IntField(required=True)
-    size = me.IntField(required=True)
-    created_at = me.DateTimeField(required=True)
     signal_id = me.ObjectIdField(null=True)
-    discarded_at = me.DateTimeField(null=True)
 
     meta = {
         "collection": "signal_images",
@@ -238,11 +217,3 @@ class ChartImage(me.Document):
     def ref(self) -> ImageRef:
         return ImageRef(id=self.id, key=self.key, thumbnail_key=self.thumbnail_key, width=self.width,
                         height=self.height)
-
-    @property
-    def url(self) -> str:
-        return storage.url(self.key)
-
-    @property
-    def thumbnail_url(self) -> str:
-        return storage.url(self.thumbnail_key)

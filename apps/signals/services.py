@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import django.dispatch
@@ -44,7 +44,7 @@ from tradesignals.kernel.errors import (
     must_be_one_of,
 )
 from tradesignals.kernel.identity import Principal
-from tradesignals.kernel.images import pipeline, storage
+from tradesignals.kernel.images import pipeline, records, storage
 from tradesignals.kernel.mongo import object_id
 from tradesignals.kernel.retry import WriteLost, is_write_conflict, retry_on_conflict
 
@@ -460,9 +460,7 @@ def chart_image_upload(*, owner_id: str, data: bytes) -> ChartImage:
     processed = pipeline.process(data, max_pixels=settings.IMAGE_MAX_PIXELS,
                                  thumbnail_width=settings.IMAGE_THUMBNAIL_WIDTH)
     stored = storage.store(processed, kind=IMAGE_KIND)
-    image = ChartImage(owner_id=owner_id, key=stored.key, thumbnail_key=stored.thumbnail_key,
-                       content_type=stored.content_type, width=stored.width, height=stored.height,
-                       size=stored.size, created_at=utcnow(), signal_id=None, discarded_at=None)
+    image = ChartImage.of(stored, owner_id=owner_id, created_at=utcnow(), signal_id=None)
     try:
         image.id = _images().insert_one(image.to_mongo()).inserted_id
     except Exception:
@@ -473,17 +471,8 @@ def chart_image_upload(*, owner_id: str, data: bytes) -> ChartImage:
 
 
 def chart_images_purge(*, image_ids: list[str]) -> int:
-    """Delete detached uploads: files first, then the record (idempotent; the consumer of the signal events and
-    the sweep both call it). Only records already marked discarded are touched."""
-    purged = 0
-    for image_id in image_ids:
-        oid = object_id(image_id)
-        raw = oid and _images().find_one({"_id": oid, "discarded_at": {"$ne": None}})
-        if not raw:
-            continue
-        storage.delete(raw["key"], raw["thumbnail_key"])
-        purged += _images().delete_one({"_id": oid, "discarded_at": {"$ne": None}}).deleted_count
-    return purged
+    """Delete detached charts (files, then records): the consumer of the signal events and the sweep."""
+    return records.purge(_images(), image_ids)
 
 
 def chart_images_collect(now) -> dict[str, int]:
@@ -499,19 +488,6 @@ def chart_images_collect(now) -> dict[str, int]:
         if raw is None:
             break
         orphans += chart_images_purge(image_ids=[str(raw["_id"])])
-    stale = [str(raw["_id"]) for raw in _images().find(
-        {"discarded_at": {"$ne": None, "$lt": grace_before}}, {"_id": 1})]
-    detached = chart_images_purge(image_ids=stale)
-    unknown = 0
-    for key, modified in storage.stored_keys(IMAGE_KIND):
-        if _aware(modified) >= grace_before:
-            continue
-        if _images().count_documents({"$or": [{"key": key}, {"thumbnail_key": key}]}, limit=1):
-            continue
-        storage.delete(key)
-        unknown += 1
-    return {"orphans": orphans, "detached": detached, "unreferenced_files": unknown}
-
-
-def _aware(moment):
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return {"orphans": orphans,
+            "detached": records.sweep_detached(_images(), before=grace_before),
+            "unreferenced_files": records.sweep_unreferenced(_images(), kind=IMAGE_KIND, before=grace_before)}
