@@ -199,7 +199,7 @@ def test_a_trader_logs_in_lists_creates_and_meets_a_403_in_production(site, open
     # The create form is JSON (the one media type the API parses), pre-filled with the fields to send.
     assert page.locator("#post-object-form").count() == 0
     assert page.locator("#id__content_type option").all_inner_texts() == ["application/json"]
-    assert set(json.loads(page.input_value("#id__content"))) == {*SIGNAL, "image_url"}
+    assert set(json.loads(page.input_value("#id__content"))) == {*SIGNAL, "image_url", "image_id"}
     assert_no_secret(page, cookies["ts_access"]["value"], cookies["ts_refresh"]["value"])
 
     # Create one through the form: csrf.js sends the token, the server answers 201 and the page shows it.

@@ -37,9 +37,6 @@ window.__cspViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(
   `${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} (${(e.sample || '').slice(0, 60)})`));
 """
-# Known to fail until ImageUploadMixin.uploaded_bytes accepts Django's CSRF form field next to the file.
-CSRF_FIELD_REFUSED = pytest.mark.xfail(
-    strict=True, reason="the upload view refuses the csrfmiddlewaretoken field a browser form carries")
 
 
 class Forms(HTMLParser):
@@ -140,7 +137,6 @@ def test_a_refused_file_keeps_the_form(media):
     assert len(Forms(response.content.decode()).upload_forms()) == 1
 
 
-@CSRF_FIELD_REFUSED
 def test_the_form_as_a_browser_sends_it_with_the_session_cookie(media, settings):
     """Cookie session: the CSRF token travels as the form field, exactly as the rendered form posts it."""
     client = Client(enforce_csrf_checks=True, HTTP_ACCEPT="text/html")
@@ -251,7 +247,6 @@ def loaded(page, selector: str) -> dict:
 
 
 @pytest.mark.cluster
-@CSRF_FIELD_REFUSED
 def test_a_trader_uploads_a_chart_in_the_browser_and_an_admin_sees_it_in_the_console(server, open_page, tmp_path):
     trader = register(server, "Tara")
     chart = tmp_path / "breakout.png"

@@ -77,7 +77,8 @@ class ImageUploadMixin:
     def uploaded_bytes(self, request) -> bytes:
         """The file's bytes, after the form is checked: exactly the one file field, no other field."""
         field = self.upload_field
-        extra = sorted(set(request.data.keys()) - {field})
+        # A browser form posting with the session cookie carries Django's CSRF token as a field of its own.
+        extra = sorted(set(request.data.keys()) - {field, "csrfmiddlewaretoken"})
         if extra:
             raise ValidationFailed(details={name: ["This field cannot be set."] for name in extra})
         uploads = request.FILES.getlist(field)

@@ -17,6 +17,7 @@ from tradesignals.kernel.drf.uploads import ImageUploadInputSerializer, ImageUpl
 class SignalImageUploadApi(ImageUploadMixin, APIView):
     permission_classes = [IsAuthenticatedPrincipal]
     serializer_class = ImageUploadInputSerializer  # the browsable API's upload form
+    name = "Upload a chart image"  # the browsable API's page title
 
     @extend_schema(
         tags=[TAG], operation_id="trade_signals_images_upload", summary="Upload a chart image",
