@@ -9,7 +9,7 @@ from __future__ import annotations
 import mongoengine as me
 
 from tradesignals.kernel.identity import ROLES
-from tradesignals.kernel.images import storage
+from tradesignals.kernel.images.records import ImageLinks, ImageRecord
 
 STATUSES = ("pending", "approved", "rejected")
 DISPLAY_NAME_MAX = 80
@@ -22,16 +22,12 @@ def _https_url(value: str | None) -> None:
         raise me.ValidationError("avatar_url must be an https URL")
 
 
-class AvatarRef(me.EmbeddedDocument):
+class AvatarRef(ImageLinks, me.EmbeddedDocument):
     """The uploaded avatar a profile shows (a copy of its ``Avatar``'s keys, so a read needs no join)."""
 
     id = me.ObjectIdField(required=True)
     key = me.StringField(required=True)
     thumbnail_key = me.StringField(required=True)
-
-    @property
-    def thumbnail_url(self) -> str:
-        return storage.url(self.thumbnail_key)
 
 
 class Profile(me.Document):
@@ -100,20 +96,10 @@ class SignalState(me.Document):
 
 
 
-class Avatar(me.Document):
-    """One uploaded avatar: its stored files. It is attached to its owner's profile from the start;
-    ``discarded_at`` is set in the transaction that replaces or removes it, and the ``user.profile_updated``
-    that transaction publishes has it purged — files first, then this record."""
-
-    owner_id = me.StringField(required=True)
-    key = me.StringField(required=True)
-    thumbnail_key = me.StringField(required=True)
-    content_type = me.StringField(required=True)
-    width = me.IntField(required=True)
-    height = me.IntField(required=True)
-    size = me.IntField(required=True)
-    created_at = me.DateTimeField(required=True)
-    discarded_at = me.DateTimeField(null=True)
+class Avatar(ImageRecord):
+    """One uploaded avatar (``kernel.images.records``), its owner's from the start: it is recorded in the
+    transaction that puts it on the profile, so no avatar is ever unattached; the transaction that replaces or
+    removes it marks it discarded, and the ``user.profile_updated`` it publishes has it purged."""
 
     meta = {
         "db_alias": "users",

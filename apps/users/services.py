@@ -39,8 +39,7 @@ from tradesignals.kernel import events
 from tradesignals.kernel.clock import utcnow
 from tradesignals.kernel.errors import Conflict, ValidationFailed
 from tradesignals.kernel.identity import ROLES, Principal
-from tradesignals.kernel.images import pipeline, storage
-from tradesignals.kernel.mongo import object_id
+from tradesignals.kernel.images import pipeline, records, storage
 from tradesignals.kernel.retry import WriteLost, is_write_conflict, retry_on_conflict
 
 logger = logging.getLogger(__name__)
@@ -333,9 +332,7 @@ def avatar_upload(*, principal: Principal, data: bytes) -> Profile:
     processed = pipeline.process(data, max_pixels=settings.IMAGE_MAX_PIXELS,
                                  thumbnail_width=settings.IMAGE_AVATAR_SIZE, square=True)
     stored = storage.store(processed, kind=AVATAR_KIND)
-    avatar = Avatar(id=ObjectId(), owner_id=principal.user_id, key=stored.key, thumbnail_key=stored.thumbnail_key,
-                    content_type=stored.content_type, width=stored.width, height=stored.height, size=stored.size,
-                    created_at=utcnow(), discarded_at=None)
+    avatar = Avatar.of(stored, owner_id=principal.user_id, created_at=utcnow(), id=ObjectId())
     ref = avatar.ref().to_mongo().to_dict()
 
     def mutate(p: dict) -> None:
@@ -360,17 +357,8 @@ def avatar_remove(*, principal: Principal) -> Profile:
 
 
 def avatars_purge(*, image_ids: list[str]) -> int:
-    """Delete discarded avatars: files first, then the record (idempotent; the consumer of
-    ``user.profile_updated`` and the sweep both call it). Only records already marked discarded are touched."""
-    purged = 0
-    for image_id in image_ids:
-        oid = object_id(image_id)
-        raw = oid and _avatars().find_one({"_id": oid, "discarded_at": {"$ne": None}})
-        if not raw:
-            continue
-        storage.delete(raw["key"], raw["thumbnail_key"])
-        purged += _avatars().delete_one({"_id": oid, "discarded_at": {"$ne": None}}).deleted_count
-    return purged
+    """Delete discarded avatars (files, then records): the consumer of ``user.profile_updated`` and the sweep."""
+    return records.purge(_avatars(), image_ids)
 
 
 def avatars_collect(now: datetime) -> dict[str, int]:
@@ -378,22 +366,8 @@ def avatars_collect(now: datetime) -> dict[str, int]:
     stored avatar files no record names past IMAGE_GC_GRACE (an upload whose record never committed). An
     avatar is attached in the transaction that records it, so there are no unattached ones to expire."""
     grace_before = now - timedelta(seconds=settings.IMAGE_GC_GRACE)
-    stale = [str(raw["_id"]) for raw in _avatars().find(
-        {"discarded_at": {"$ne": None, "$lt": grace_before}}, {"_id": 1})]
-    detached = avatars_purge(image_ids=stale)
-    unknown = 0
-    for key, modified in storage.stored_keys(AVATAR_KIND):
-        if _aware(modified) >= grace_before:
-            continue
-        if _avatars().count_documents({"$or": [{"key": key}, {"thumbnail_key": key}]}, limit=1):
-            continue
-        storage.delete(key)
-        unknown += 1
-    return {"detached": detached, "unreferenced_files": unknown}
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return {"detached": records.sweep_detached(_avatars(), before=grace_before),
+            "unreferenced_files": records.sweep_unreferenced(_avatars(), kind=AVATAR_KIND, before=grace_before)}
 
 
 # --- notifications ---------------------------------------------------------------------------------------------
