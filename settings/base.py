@@ -267,6 +267,13 @@ IMAGE_AVATAR_SIZE = env_int("IMAGE_AVATAR_SIZE", 256, minimum=32, maximum=1024) 
 IMAGE_GC_GRACE = env_duration("IMAGE_GC_GRACE", "1h")
 # How often the consumers process (or, with the in-process bus, the web process) sweeps; 0 turns it off.
 IMAGE_GC_INTERVAL = env_int("IMAGE_GC_INTERVAL", 900, minimum=0, maximum=86400)
+# An upload's files are written before its record (seconds on a slow store): a shorter grace would let the sweep
+# delete the files of a record about to commit; a shorter TTL would discard uploads before anyone could attach them.
+if IMAGE_GC_GRACE < 300 or IMAGE_ORPHAN_TTL < 600:
+    raise ImproperlyConfigured("IMAGE_GC_GRACE must be at least 5m and IMAGE_ORPHAN_TTL at least 10m; got "
+                               f"{IMAGE_GC_GRACE} s and {IMAGE_ORPHAN_TTL} s")
+if 0 < IMAGE_GC_INTERVAL < 60:  # each sweep lists the whole store: never more often than once a minute
+    raise ImproperlyConfigured(f"IMAGE_GC_INTERVAL must be 0 (off) or at least 60 seconds; got {IMAGE_GC_INTERVAL}")
 # filesystem (MEDIA_ROOT, served at MEDIA_URL by the app or the gateway) or s3 (django-storages; S3_* below;
 # credentials from the environment — AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY — or the instance role).
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "filesystem")

@@ -211,6 +211,7 @@ class ChartImage(ImageRecord):
             {"fields": ["signal_id", "discarded_at", "created_at"], "name": "unattached_by_age"},
             {"fields": ["discarded_at"], "name": "discarded"},
             {"fields": ["key"], "name": "key", "unique": True},
+            {"fields": ["thumbnail_key"], "name": "thumbnail_key"},  # the sweep's "is this file named?"
         ],
     }
 

@@ -445,3 +445,19 @@ def test_a_photo_of_five_mebibytes_is_taken(storage_backend, owner, settings):
     assert "GPSInfo" not in images.exif_of(stored)
     thumbnail = images.opened(storage_backend.read(record(body["id"]).thumbnail_key)[0])
     assert thumbnail.format == "WEBP" and thumbnail.size == (480, 360)
+
+
+@pytest.mark.parametrize("storage_backend", ["filesystem"], indirect=True)
+def test_a_form_of_many_nameless_file_parts_is_a_400_not_a_500(storage_backend, owner):
+    """Django counts file parts (up to 100) before it drops those whose name sanitises to nothing, so no upload
+    handler sees them, and part 101 used to escape as an unhandled error."""
+    boundary = "b0undary"
+    part = (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="."\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n\r\n")
+    body = (part * 101 + f"--{boundary}--\r\n").encode()
+    response = owner.client.post(IMAGES, data=body, content_type=f"multipart/form-data; boundary={boundary}",
+                                 **owner._headers(None))
+    error = assert_error(response, 400, "malformed_request")
+    assert "too many file parts" in error["message"]
+    assert storage_backend.stored_keys() == []
+    assert ChartImage.objects.count() == 0

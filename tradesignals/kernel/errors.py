@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
 
 from tradesignals.kernel.context import current_request_id
@@ -108,6 +108,9 @@ def error_response(code: str, message: str, status: int, details: Any = None, he
     return response
 
 
+TOO_MANY_FILES = "The form holds too many file parts; send one file."
+
+
 def to_application_error(exc: BaseException) -> ApplicationError | None:
     """Map any known exception to an ApplicationError; None means unexpected (→ 500)."""
     from django_ratelimit.exceptions import Ratelimited
@@ -120,6 +123,8 @@ def to_application_error(exc: BaseException) -> ApplicationError | None:
         return RateLimited()
     if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):
         return PayloadTooLarge()
+    if isinstance(exc, TooManyFilesSent):  # a form of empty file parts (filename=""), which no handler sees
+        return MalformedRequest(TOO_MANY_FILES)
     if isinstance(exc, Http404):
         return NotFound()
     if isinstance(exc, DjangoPermissionDenied):

@@ -21,10 +21,14 @@ def server_error(request):
 
 
 def bad_request(request, exception=None):
-    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+
+    from tradesignals.kernel.errors import TOO_MANY_FILES
 
     if isinstance(exception, (RequestDataTooBig, TooManyFieldsSent)):
         return error_response("payload_too_large", "The request body is too large.", 413)
+    if isinstance(exception, TooManyFilesSent):
+        return error_response("malformed_request", TOO_MANY_FILES, 400)
     if _is_api(request):
         return error_response("malformed_request", "Bad request.", 400)
     return HttpResponse("<h1>Bad request</h1>", status=400)

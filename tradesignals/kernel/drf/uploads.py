@@ -1,6 +1,7 @@
 """The one way an API view takes a file: ``multipart/form-data`` with exactly one file field, held in memory
-up to ``IMAGE_MAX_BYTES`` (413 beyond, also for a chunked body that no Content-Length announced), nothing else
-in the form, and a per-user budget of uploads shared by every app (429)."""
+up to ``IMAGE_MAX_BYTES`` (413 beyond, whatever Content-Length claimed), nothing else in the form, and a
+per-user budget of uploads shared by every app (429). A chunked body reaches the app only through the gateway,
+which buffers it and sends its length (gunicorn alone hands Django an empty body: "send one image file")."""
 from __future__ import annotations
 
 from io import BytesIO

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -23,6 +24,7 @@ logger = logging.getLogger("tradesignals.images")
 Collector = Callable[[datetime], dict[str, int]]
 _collectors: dict[str, Collector] = {}
 LOCK_KEY = "images:gc:lock"
+LOCK_SECONDS = 3600  # the longest sweep we allow for before another process may start one
 
 
 def register(name: str, collect: Collector) -> None:
@@ -39,25 +41,41 @@ def collect_all(now: datetime | None = None) -> dict[str, dict[str, int]]:
     return {name: collect(now) for name, collect in sorted(_collectors.items())}
 
 
-def _claimed(interval: int) -> bool:
+def _claim() -> bool:
+    """One sweep at a time and one per interval across processes: the lock is held for the whole sweep
+    (``LOCK_SECONDS`` if its process dies), then kept for the rest of the interval (``_hand_back``)."""
     try:
-        return bool(caches["default"].add(LOCK_KEY, "1", timeout=max(1, interval - 1)))
+        return bool(caches["default"].add(LOCK_KEY, "1", timeout=LOCK_SECONDS))
     except Exception:  # no shared cache: this process sweeps (the sweep is idempotent)
         return True
+
+
+def _hand_back(interval: int, elapsed: float) -> None:
+    try:
+        remaining = int(interval - elapsed)
+        if remaining >= 1:
+            caches["default"].touch(LOCK_KEY, timeout=remaining)
+        else:
+            caches["default"].delete(LOCK_KEY)
+    except Exception:
+        logger.debug("image sweep lock not handed back; it expires")
 
 
 def run_forever(stop: threading.Event) -> None:
     """Sweep every IMAGE_GC_INTERVAL seconds until ``stop``; an error is logged and retried next time."""
     interval = settings.IMAGE_GC_INTERVAL
     while not stop.wait(interval):
-        if not _claimed(interval):
+        if not _claim():
             continue
+        started = time.monotonic()
         try:
             counts = collect_all()
             if any(any(c.values()) for c in counts.values()):
                 logger.info("images collected", extra={"counts": counts})
         except Exception as exc:
             logger.warning("image sweep failed: %s", type(exc).__name__)
+        finally:
+            _hand_back(interval, time.monotonic() - started)
 
 
 def start_in_background(stop: threading.Event) -> None:

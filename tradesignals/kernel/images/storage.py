@@ -119,10 +119,14 @@ def _s3_url(key: str) -> str:
 
 
 def stored_keys(kind: str) -> Iterator[tuple[str, datetime]]:
-    """Every stored file of ``kind`` with its modification time, for the sweep (``images_gc``)."""
+    """Every stored file of ``kind`` with its modification time, for the sweep (``images_gc``). On S3 one
+    paginated listing gives both (django-storages' ``get_modified_time`` would send a HEAD per object)."""
     if not _KIND.fullmatch(kind):
         raise ValueError(f"bad image kind {kind!r}")
     folder = f"{ROOT}/{kind}"
+    if settings.STORAGE_BACKEND == "s3":
+        yield from _s3_listing(folder)
+        return
     try:
         _dirs, files = default_storage.listdir(folder)
     except FileNotFoundError:
@@ -131,3 +135,11 @@ def stored_keys(kind: str) -> Iterator[tuple[str, datetime]]:
         key = f"{folder}/{name}"
         if is_key(key):
             yield key, default_storage.get_modified_time(key)
+
+
+def _s3_listing(folder: str) -> Iterator[tuple[str, datetime]]:
+    paginator = default_storage.connection.meta.client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=default_storage.bucket_name, Prefix=f"{folder}/"):
+        for entry in page.get("Contents", ()):
+            if is_key(entry["Key"]):
+                yield entry["Key"], entry["LastModified"]

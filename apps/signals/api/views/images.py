@@ -29,6 +29,7 @@ class SignalImageUploadApi(ImageUploadMixin, APIView):
         request={"multipart/form-data": ImageUploadInputSerializer},
         responses={201: s.ImageUploadOutputSerializer, **errors(400, 401, 429),
                    413: OpenApiResponse(ErrorEnvelopeSerializer, description="The image is too large"),
+                   415: OpenApiResponse(ErrorEnvelopeSerializer, description="Not multipart/form-data"),
                    503: OpenApiResponse(ErrorEnvelopeSerializer, description="The image store is unavailable")})
     def post(self, request):
         data = self.uploaded_bytes(request)
