@@ -266,3 +266,49 @@ def test_damaged_and_random_inputs_are_refused_or_processed_never_anything_else(
             assert images.opened(result.thumbnail.data).format == "WEBP"
             outcomes["processed"] += 1
     assert outcomes["refused"] > 0 and outcomes["processed"] > 0
+
+
+def _many_jpeg_comments(count: int) -> bytes:
+    jpeg = images.jpeg(8, 8)
+    return jpeg[:2] + b"\xff\xfe\x00\x03x" * count + jpeg[2:]
+
+
+def _many_png_chunks(count: int) -> bytes:
+    import struct
+    import zlib
+
+    png = images.png(8, 8)
+    chunk = struct.pack(">I", 0) + b"tEXt" + struct.pack(">I", zlib.crc32(b"tEXt"))
+    return png[:33] + chunk * count + png[33:]  # after the signature and IHDR
+
+
+def _gif_comment_of_tiny_blocks(count: int) -> bytes:
+    gif = images.gif()
+    header_end = 13 + (3 << ((gif[10] & 7) + 1) if gif[10] & 0x80 else 0)
+    return gif[:header_end] + b"\x21\xfe" + b"\x01x" * count + b"\x00" + gif[header_end:]
+
+
+@pytest.mark.parametrize("hostile", [
+    pytest.param(lambda: _many_jpeg_comments(1_000_000), id="jpeg-a-million-comment-markers"),
+    pytest.param(lambda: _many_png_chunks(200_000), id="png-200k-empty-chunks"),
+    pytest.param(lambda: _gif_comment_of_tiny_blocks(2_000_000), id="gif-2M-one-byte-sub-blocks"),
+])
+def test_a_file_of_countless_tiny_segments_is_refused_before_any_decoder_parses_it(hostile):
+    """Pillow parses markers and chunks in Python: a file of a million tiny ones cost it seconds before any
+    check of ours ran. The container is walked first, with caps no real encoder comes near."""
+    data = hostile()
+    started = time.process_time()
+    with pytest.raises(ImageRefused) as refused:
+        process(data, max_pixels=40_000_000)
+    assert time.process_time() - started < 0.5
+    assert refused.value.reason == CORRUPT
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: _many_jpeg_comments(50), id="jpeg-50-comments"),
+    pytest.param(lambda: _many_png_chunks(50), id="png-50-chunks"),
+    pytest.param(lambda: _gif_comment_of_tiny_blocks(50), id="gif-50-sub-blocks"),
+])
+def test_a_few_such_segments_are_an_ordinary_image(make):
+    data = make()
+    assert process(data, max_pixels=40_000_000).image.width == images.opened(data).width

@@ -49,7 +49,9 @@ QUALITY = 85
 WEBP_MAX_SIDE = 16383
 THUMBNAIL_PIXELS = 1024 * 1024
 # Chunk and block counts far above any real encoder's; they bound the work a file of tiny chunks can cause.
-_MAX_PNG_CHUNKS = 200_000
+_MAX_PNG_CHUNKS = 20_000
+_MAX_JPEG_SEGMENTS = 2_000  # markers outside the scans (APPn, COM, tables)
+_MAX_GIF_SUB_BLOCKS = 100_000  # encoders write 255-byte blocks: a 5 MiB GIF holds about 20 000
 _MAX_MPO_PICTURES = 16
 _MAX_JPEG_SCANS = 100  # a progressive file of thousands of tiny scans costs the decoder seconds for each
 
@@ -104,7 +106,24 @@ def process(data: bytes, *, max_pixels: int, thumbnail_width: int = 480, square:
         raise ImageRefused(CORRUPT) from None
 
 
+def _signature_format(data: bytes) -> str | None:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
 def _process(data: bytes, max_pixels: int, thumbnail_width: int, square: bool) -> ProcessedImage:
+    # The container is walked, with tight caps, before Pillow parses it: Pillow's own parsing of a file of a
+    # million tiny markers or chunks costs seconds before any check of ours would run.
+    claimed = _signature_format(data)
+    if claimed is not None:
+        _check_container(data, claimed, pictures=_MAX_MPO_PICTURES)
     try:
         opened = Image.open(io.BytesIO(data), formats=FORMATS)
     except Image.UnidentifiedImageError:
@@ -164,8 +183,11 @@ def _check_container(data: bytes, source: str, *, pictures: int) -> None:
 
 def _jpeg_end(data: bytes, pos: int) -> int:
     pos += 2  # SOI
-    size, scans = len(data), 0
+    size, scans, segments = len(data), 0, 0
     while True:
+        segments += 1
+        if segments > _MAX_JPEG_SEGMENTS + _MAX_JPEG_SCANS:
+            raise ImageRefused(CORRUPT)
         if pos >= size or data[pos] != 0xFF:
             raise ImageRefused(CORRUPT)
         while pos < size and data[pos] == 0xFF:  # fill bytes
@@ -213,13 +235,14 @@ def _png_end(data: bytes) -> int:
 
 def _gif_sub_blocks(data: bytes, pos: int) -> int:
     size = len(data)
-    while True:
+    for _ in range(_MAX_GIF_SUB_BLOCKS):
         if pos >= size:
             raise ImageRefused(CORRUPT)
         length = data[pos]
         pos += 1 + length
         if length == 0:
             return pos
+    raise ImageRefused(CORRUPT)
 
 
 def _gif_end(data: bytes) -> int:
@@ -229,7 +252,7 @@ def _gif_end(data: bytes) -> int:
     flags = data[10]
     pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
     images = 0
-    while True:
+    for _ in range(_MAX_GIF_SUB_BLOCKS):  # extensions and images, each bounded again in its sub-blocks
         if pos > size:
             raise ImageRefused(CORRUPT)
         if pos == size:  # a missing trailer after complete blocks, which many encoders omit
@@ -250,6 +273,7 @@ def _gif_end(data: bytes) -> int:
             images += 1
         else:
             raise ImageRefused(TRAILING_DATA if images else CORRUPT)
+    raise ImageRefused(CORRUPT)
 
 
 def _webp_end(data: bytes) -> int:
