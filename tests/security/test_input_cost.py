@@ -4,8 +4,10 @@ of an ordinary request.
 
 The operations come from the URL resolver (``routes.api_operations()``) and their fields, query parameters,
 header parameters and path parameters from the OpenAPI schema, so an endpoint or field added later is
-measured too. Each (operation, field, shape, size) is one request, timed with ``time.process_time()`` around
-the Django test client call: the whole worker, from the middleware to the rendered response.
+measured too. Each (operation, field, shape, size) is one request, timed with ``time.thread_time()`` around
+the Django test client call: the whole worker, from the middleware to the rendered response, in the thread that
+serves it (``process_time`` also counted the process's background threads — the outbox relay after a write —
+and a valid create then read over the budget now and again).
 """
 from __future__ import annotations
 
@@ -150,9 +152,9 @@ class Target:
         loaded machine does not."""
         best = None
         for _ in range(3):
-            started = time.process_time()
+            started = time.thread_time()
             response = self.call(**kwargs)
-            cost = time.process_time() - started
+            cost = time.thread_time() - started
             best = cost if best is None else min(best, cost)
             if best <= BUDGET_SECONDS:
                 break
@@ -341,8 +343,8 @@ def test_a_valid_request_is_within_the_same_budget(owner):
     """The budget is not vacuous: an ordinary create is well inside it, so a hostile one is held to the
     cost of real work."""
     owner.create()
-    started = time.process_time()
+    started = time.thread_time()
     response = owner.send("POST", BASE, {**VALID, "symbol": "ETH/USDT"})
-    cost = time.process_time() - started
+    cost = time.thread_time() - started
     assert response.status_code == 201
     assert cost < BUDGET_SECONDS
