@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from tests.browsable.tls import TlsProxy
+from tests.support.browser import watched_page
 from tests.support.procs import ROOT, Gunicorn
 
 pytestmark = pytest.mark.cluster
@@ -29,11 +30,6 @@ SECRETS = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET": secrets
 PASSWORD = "browsable-Prod-passphrase-4821"
 SIGNAL = {"symbol": "XRP/USDT", "direction": "long", "entry_price": "0.5", "stop_loss": "0.45",
           "take_profit": "0.6", "timeframe": "4h", "rationale": "Reclaimed the range high on volume."}
-WATCH = """
-window.__cspViolations = [];
-document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(
-  `${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} (${(e.sample || '').slice(0, 60)})`));
-"""
 # The methods a page offers: what each submit button sends, in every form but the GET link and the logout.
 OFFERED = """() => [...document.querySelectorAll('form button')]
   .filter((button) => !['get-form', 'logoutForm'].includes(button.form.id))
@@ -115,15 +111,8 @@ def open_page(browser, site):
 
     def open_():
         context = browser.new_context(base_url=site.url, ignore_https_errors=True)
-        context.add_init_script(WATCH)
         contexts.append(context)
-        page = context.new_page()
-        page.problems = []
-        # Script errors and CSP reports; a page answered 401/403 on purpose is not a problem.
-        page.on("console", lambda msg: page.problems.append(msg.text)
-                if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
-        page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-        return page
+        return watched_page(context)
 
     yield open_
     for context in contexts:

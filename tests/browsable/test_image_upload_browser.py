@@ -21,6 +21,7 @@ import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from tests.support.browser import watched_page
 from tests.support.images import png
 from tests.support.procs import ROOT, Gunicorn
 from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY
@@ -32,11 +33,6 @@ HTML = {"HTTP_ACCEPT": "text/html"}
 PASSWORD = "upload-Test-passphrase-4821"
 SIGNAL = {"symbol": "BTC/USDT", "direction": "long", "entry_price": "64000", "stop_loss": "63000",
           "take_profit": "66000", "timeframe": "4h", "rationale": "Breakout above the weekly range."}
-WATCH = """
-window.__cspViolations = [];
-document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(
-  `${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} (${(e.sample || '').slice(0, 60)})`));
-"""
 
 
 class Forms(HTMLParser):
@@ -203,14 +199,8 @@ def open_page(browser, request):
 
     def open_():
         context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 900})
-        context.add_init_script(WATCH)
         contexts.append(context)
-        page = context.new_page()
-        page.problems = []
-        page.on("console", lambda msg: page.problems.append(msg.text)
-                if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
-        page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-        return page
+        return watched_page(context)
 
     yield open_
     for context in contexts:

@@ -11,6 +11,7 @@ import uuid
 import pytest
 import requests
 
+from tests.support.browser import watched_page
 from tests.support.procs import Gunicorn
 
 pytestmark = pytest.mark.cluster
@@ -20,11 +21,6 @@ SIGNAL = {"symbol": "DOT/USDT", "direction": "long", "entry_price": "7.5", "stop
           "timeframe": "1d", "rationale": "Range breakout under a strict policy."}
 # Records violations from the first byte of every document; init scripts are injected by the browser
 # itself, so the page's own policy does not apply to this one.
-WATCH = """
-window.__cspViolations = [];
-document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(
-  `${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} (${(e.sample || '').slice(0, 60)})`));
-"""
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +34,7 @@ def server(mongo_uri, redis_server_url):
 @pytest.fixture
 def page(browser, server):
     context = browser.new_context(base_url=server.url)
-    context.add_init_script(WATCH)
-    page = context.new_page()
-    page.problems = []
-    # Script errors and CSP reports; a missing favicon is not a problem.
-    page.on("console", lambda msg: page.problems.append(msg.text)
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-    yield page
+    yield watched_page(context)
     context.close()
 
 
