@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-import uuid
 from html.parser import HTMLParser
 
 import pytest
-import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from tests.support import live
 from tests.support.browser import watched_page
 from tests.support.images import png
-from tests.support.procs import ROOT, Gunicorn
+from tests.support.live import api
+from tests.support.procs import Gunicorn
 from tests.support.seaweed import ACCESS_KEY, REGION, SECRET_KEY
 from tests.support.tokens import make_token
 
@@ -69,6 +67,14 @@ def bearer(user_id: str = "u1") -> dict:
 def chart_file() -> SimpleUploadedFile:
     return SimpleUploadedFile("chart.png", png(320, 200), content_type="image/png")
 
+
+
+def register(server, name: str) -> dict:
+    return live.register(server, name, password=PASSWORD)
+
+
+def make_admin(server) -> str:
+    return live.make_admin(server, password=PASSWORD)
 
 @pytest.fixture
 def media(settings, tmp_path):
@@ -169,25 +175,10 @@ def server(mongo_uri, redis_server_url, tmp_path_factory):
     web.stop()
 
 
-def api(server, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
-    headers = {"Accept": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
-    return requests.request(method, f"{server.url}{path}", headers=headers, timeout=10, **kwargs)
 
 
-def register(server, name: str) -> dict:
-    address = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
-    response = api(server, "POST", "/api/v1/auth/register",
-                   json={"email": address, "password": PASSWORD, "display_name": name})
-    assert response.status_code == 201, response.text
-    return {**response.json(), "email": address}
 
 
-def make_admin(server) -> str:
-    address = f"admin-{uuid.uuid4().hex[:8]}@example.com"
-    subprocess.run([sys.executable, "manage.py", "createadmin", "--email", address, "--password-env", "TS_ADMIN_PW"],
-                   cwd=ROOT, env={**server.env, "TS_ADMIN_PW": PASSWORD}, check=True, capture_output=True,
-                   timeout=60)
-    return address
 
 
 @pytest.fixture

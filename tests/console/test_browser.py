@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import email
 import json
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.support import live
+from tests.support.live import api
 from tests.support.procs import ROOT, Gunicorn
 from tests.support.servers import wait_until
 
@@ -28,6 +27,14 @@ SIGNAL = {"symbol": "BTC/USDT", "direction": "long", "entry_price": "64000.10", 
           "rationale": "Breakout above the weekly range with rising volume."}
 
 
+
+def register(server, name: str) -> dict:
+    return live.register(server, name, password=PASSWORD)
+
+
+def make_admin(server) -> str:
+    return live.make_admin(server, password=PASSWORD)
+
 @pytest.fixture(scope="module")
 def server(mongo_uri, redis_server_url, tmp_path_factory):
     mail_dir = tmp_path_factory.mktemp("mail")
@@ -39,17 +46,8 @@ def server(mongo_uri, redis_server_url, tmp_path_factory):
     web.stop()
 
 
-def api(server, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
-    headers = {"Accept": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
-    return requests.request(method, f"{server.url}{path}", headers=headers, timeout=10, **kwargs)
 
 
-def register(server, name: str) -> dict:
-    address = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
-    response = api(server, "POST", "/api/v1/auth/register",
-                   json={"email": address, "password": PASSWORD, "display_name": name})
-    assert response.status_code == 201, response.text
-    return {**response.json(), "email": address}
 
 
 def create_signal(server, owner: dict, **overrides) -> dict:
@@ -58,12 +56,6 @@ def create_signal(server, owner: dict, **overrides) -> dict:
     return response.json()
 
 
-def make_admin(server) -> str:
-    address = f"admin-{uuid.uuid4().hex[:8]}@example.com"
-    subprocess.run([sys.executable, "manage.py", "createadmin", "--email", address, "--password-env", "TS_ADMIN_PW"],
-                   cwd=ROOT, env={**server.env, "TS_ADMIN_PW": PASSWORD}, check=True, capture_output=True,
-                   timeout=60)
-    return address
 
 
 @pytest.fixture
