@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import mongoengine as me
 
 from apps.signals import enums
-from tradesignals.kernel.images.records import ImageLinks, ImageRecord
+from tradesignals.kernel.images.records import ImageRecord, ImageRef
 
 _SYMBOL_PART_MAX = 15
 SYMBOL_INPUT_MAX = 64  # characters a symbol may arrive with, surrounding spaces included
@@ -156,16 +156,6 @@ class Transition(me.EmbeddedDocument):
     reason = me.StringField(max_length=enums.REASON_MAX, null=True)
 
 
-class ImageRef(ImageLinks, me.EmbeddedDocument):
-    """The uploaded chart a signal shows (a copy of its ``ChartImage``'s facts, so a read needs no join)."""
-
-    id = me.ObjectIdField(required=True)
-    key = me.StringField(required=True)
-    thumbnail_key = me.StringField(required=True)
-    width = me.IntField(required=True)
-    height = me.IntField(required=True)
-
-
 class TradeSignal(me.Document):
     owner_id = me.StringField(required=True)
     owner_name = me.StringField(default="")
@@ -214,7 +204,3 @@ class ChartImage(ImageRecord):
             {"fields": ["thumbnail_key"], "name": "thumbnail_key"},  # the sweep's "is this file named?"
         ],
     }
-
-    def ref(self) -> ImageRef:
-        return ImageRef(id=self.id, key=self.key, thumbnail_key=self.thumbnail_key, width=self.width,
-                        height=self.height)

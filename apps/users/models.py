@@ -9,7 +9,7 @@ from __future__ import annotations
 import mongoengine as me
 
 from tradesignals.kernel.identity import ROLES
-from tradesignals.kernel.images.records import ImageLinks, ImageRecord
+from tradesignals.kernel.images.records import ImageRecord, ImageRef
 
 STATUSES = ("pending", "approved", "rejected")
 DISPLAY_NAME_MAX = 80
@@ -20,14 +20,6 @@ AVATAR_URL_MAX = 2048
 def _https_url(value: str | None) -> None:
     if value is not None and not value.lower().startswith("https://"):
         raise me.ValidationError("avatar_url must be an https URL")
-
-
-class AvatarRef(ImageLinks, me.EmbeddedDocument):
-    """The uploaded avatar a profile shows (a copy of its ``Avatar``'s keys, so a read needs no join)."""
-
-    id = me.ObjectIdField(required=True)
-    key = me.StringField(required=True)
-    thumbnail_key = me.StringField(required=True)
 
 
 class Profile(me.Document):
@@ -45,7 +37,7 @@ class Profile(me.Document):
     bio = me.StringField(max_length=BIO_MAX, default="")
     avatar_url = me.StringField(max_length=AVATAR_URL_MAX, null=True, validation=_https_url)
     # An uploaded avatar; one avatar at a time, so with it set ``avatar_url`` is null.
-    avatar = me.EmbeddedDocumentField(AvatarRef, null=True)
+    avatar = me.EmbeddedDocumentField(ImageRef, null=True)
     created_at = me.DateTimeField(null=True)  # with id, the keyset order of the admin directory
     updated_at = me.DateTimeField(null=True)
     signals_pending = me.IntField(default=0)
@@ -95,7 +87,6 @@ class SignalState(me.Document):
     meta = {"db_alias": "users", "collection": "user_signal_states", "indexes": ["owner_id"]}
 
 
-
 class Avatar(ImageRecord):
     """One uploaded avatar (``kernel.images.records``), its owner's from the start: it is recorded in the
     transaction that puts it on the profile, so no avatar is ever unattached; the transaction that replaces or
@@ -110,6 +101,3 @@ class Avatar(ImageRecord):
             {"fields": ["thumbnail_key"], "name": "thumbnail_key"},
         ],
     }
-
-    def ref(self) -> AvatarRef:
-        return AvatarRef(id=self.id, key=self.key, thumbnail_key=self.thumbnail_key)

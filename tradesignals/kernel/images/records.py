@@ -28,6 +28,17 @@ class ImageLinks:
         return storage.url(self.thumbnail_key)
 
 
+class ImageRef(ImageLinks, me.EmbeddedDocument):
+    """What a signal or a profile keeps of the image it shows (a copy of its record's facts, so a read needs no
+    join): the record's id, the two keys, the full image's size."""
+
+    id = me.ObjectIdField(required=True)
+    key = me.StringField(required=True)
+    thumbnail_key = me.StringField(required=True)
+    width = me.IntField(null=True)
+    height = me.IntField(null=True)
+
+
 class ImageRecord(ImageLinks, me.Document):
     owner_id = me.StringField(required=True)
     key = me.StringField(required=True)
@@ -40,6 +51,10 @@ class ImageRecord(ImageLinks, me.Document):
     discarded_at = me.DateTimeField(null=True)
 
     meta = {"abstract": True}
+
+    def ref(self) -> ImageRef:
+        return ImageRef(id=self.id, key=self.key, thumbnail_key=self.thumbnail_key, width=self.width,
+                        height=self.height)
 
     @classmethod
     def of(cls, stored: storage.StoredImage, *, owner_id: str, created_at: datetime, **extra):
