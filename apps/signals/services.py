@@ -8,7 +8,6 @@ document. After the commit the Django signals below are sent; cache invalidation
 """
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
@@ -455,18 +454,14 @@ def _discarded_data(image_ids: list) -> dict:
 
 def chart_image_upload(*, owner_id: str, data: bytes) -> ChartImage:
     """Decode, re-encode and store an upload (400 for anything but a sound JPEG/PNG/WebP/GIF, 503 when the
-    store fails), then record it as the owner's, free to attach. A record that cannot be written takes its
-    files with it; if even that fails, ``images_gc`` finds files no record names."""
+    store fails), then record it as the owner's, free to attach; a record that cannot be written takes its
+    files with it."""
     processed = pipeline.process(data, max_pixels=settings.IMAGE_MAX_PIXELS,
                                  thumbnail_width=settings.IMAGE_THUMBNAIL_WIDTH)
     stored = storage.store(processed, kind=IMAGE_KIND)
-    image = ChartImage.of(stored, owner_id=owner_id, created_at=utcnow(), signal_id=None)
-    try:
-        image.id = _images().insert_one(image.to_mongo()).inserted_id
-    except Exception:
-        with contextlib.suppress(Exception):  # else images_gc: the files are named by no record
-            storage.delete(stored.key, stored.thumbnail_key)
-        raise
+    image = ChartImage.of(stored, owner_id=owner_id, created_at=utcnow(), signal_id=None, id=ObjectId())
+    with records.kept_only_if_recorded(stored, _images(), image.id):
+        _images().insert_one(image.to_mongo())
     return image
 
 

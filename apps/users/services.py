@@ -18,7 +18,6 @@ hangs on it (``receivers``), so no write here knows which caches exist.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 from collections.abc import Callable
@@ -327,8 +326,8 @@ def profile_update(*, principal: Principal, changes: dict) -> Profile:
 
 def avatar_upload(*, principal: Principal, data: bytes) -> Profile:
     """Decode, square, re-encode and store an upload as the caller's avatar, replacing any avatar they had
-    (400 for anything but a sound JPEG/PNG/WebP/GIF, 503 when the store fails). Files whose record was never
-    committed are deleted again; if even that fails, ``images_gc`` finds files no record names."""
+    (400 for anything but a sound JPEG/PNG/WebP/GIF, 503 when the store fails); files whose record was never
+    committed are deleted again."""
     processed = pipeline.process(data, max_pixels=settings.IMAGE_MAX_PIXELS,
                                  thumbnail_width=settings.IMAGE_AVATAR_SIZE, square=True)
     stored = storage.store(processed, kind=AVATAR_KIND)
@@ -338,13 +337,8 @@ def avatar_upload(*, principal: Principal, data: bytes) -> Profile:
     def mutate(p: dict) -> None:
         p.update(avatar=ref, avatar_url=None)
 
-    try:
+    with records.kept_only_if_recorded(stored, _avatars(), avatar.id):
         return _profile_edit(principal=principal, mutate=mutate, new_avatar=avatar)
-    except Exception:
-        with contextlib.suppress(Exception):
-            if _avatars().count_documents({"_id": avatar.id}, limit=1) == 0:
-                storage.delete(stored.key, stored.thumbnail_key)
-        raise
 
 
 def avatar_remove(*, principal: Principal) -> Profile:

@@ -7,6 +7,8 @@ an upload's write and its record, which the sweep covers after IMAGE_GC_GRACE.
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import mongoengine as me
@@ -61,6 +63,20 @@ class ImageRecord(ImageLinks, me.Document):
         return cls(owner_id=owner_id, key=stored.key, thumbnail_key=stored.thumbnail_key,
                    content_type=stored.content_type, width=stored.width, height=stored.height, size=stored.size,
                    created_at=created_at, discarded_at=None, **extra)
+
+
+@contextlib.contextmanager
+def kept_only_if_recorded(stored: storage.StoredImage, collection, record_id) -> Iterator[None]:
+    """Around the write of an upload's record: when the block fails and left no record ``record_id``, the stored
+    files are deleted again (a record that did commit keeps them); if even that fails, the sweep finds files no
+    record names once IMAGE_GC_GRACE has passed."""
+    try:
+        yield
+    except Exception:
+        with contextlib.suppress(Exception):
+            if not collection.count_documents({"_id": record_id}, limit=1):
+                storage.delete(stored.key, stored.thumbnail_key)
+        raise
 
 
 def purge(collection, image_ids: list[str]) -> int:
