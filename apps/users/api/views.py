@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status as http
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -16,8 +16,8 @@ from apps.users.api import serializers as s
 from tradesignals.kernel.drf import filters
 from tradesignals.kernel.drf.fields import StrictBooleanField, StrictCharField, StrictChoiceField
 from tradesignals.kernel.drf.permissions import IsAdmin, IsAuthenticatedPrincipal
-from tradesignals.kernel.drf.schema import ErrorEnvelopeSerializer, error_responses
-from tradesignals.kernel.drf.uploads import ImageUploadInputSerializer, ImageUploadMixin
+from tradesignals.kernel.drf.schema import error_responses
+from tradesignals.kernel.drf.uploads import ImageUploadInputSerializer, ImageUploadMixin, upload_error_responses
 from tradesignals.kernel.identity import ROLES
 
 
@@ -67,9 +67,7 @@ class UserMeAvatarApi(ImageUploadMixin, APIView):
                     "`avatar_url` then names. It replaces the previous avatar, uploaded or external; the previous "
                     "upload's files are deleted. Publishes `user.profile_updated`.",
         request={"multipart/form-data": ImageUploadInputSerializer},
-        responses={200: OutputSerializer, **error_responses(400, 401, 415, 429),
-                   413: OpenApiResponse(ErrorEnvelopeSerializer, description="The image is too large"),
-                   503: OpenApiResponse(ErrorEnvelopeSerializer, description="The image store is unavailable")})
+        responses={200: OutputSerializer, **error_responses(400, 401, 429), **upload_error_responses()})
     def put(self, request):
         data = self.uploaded_bytes(request)
         self.count_upload(request)

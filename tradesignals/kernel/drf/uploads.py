@@ -53,6 +53,17 @@ class BoundedMemoryUploadHandler(FileUploadHandler):
                                     self.charset, self.content_type_extra)
 
 
+def upload_error_responses() -> dict:
+    """What every upload operation documents beyond the usual errors: the image too large, not a form, the store
+    down."""
+    from drf_spectacular.utils import OpenApiResponse
+
+    from tradesignals.kernel.drf.schema import ErrorEnvelopeSerializer
+
+    text = {413: "The image is too large", 415: "Not multipart/form-data", 503: "The image store is unavailable"}
+    return {code: OpenApiResponse(ErrorEnvelopeSerializer, description=text[code]) for code in text}
+
+
 class ImageUploadInputSerializer(StrictInputSerializer):
     """The upload form, for the OpenAPI document (one required binary field, nothing else) and the browsable
     API's form; ``ImageUploadMixin.uploaded_bytes`` enforces it."""

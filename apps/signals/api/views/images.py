@@ -1,7 +1,7 @@
 """Uploading a chart image: decoded, re-encoded and stored, then free to attach to one of your signals."""
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status as http
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,8 +10,7 @@ from apps.signals import services
 from apps.signals.api import serializers as s
 from apps.signals.api.views.schema import TAG, errors
 from tradesignals.kernel.drf.permissions import IsAuthenticatedPrincipal
-from tradesignals.kernel.drf.schema import ErrorEnvelopeSerializer
-from tradesignals.kernel.drf.uploads import ImageUploadInputSerializer, ImageUploadMixin
+from tradesignals.kernel.drf.uploads import ImageUploadInputSerializer, ImageUploadMixin, upload_error_responses
 
 
 class SignalImageUploadApi(ImageUploadMixin, APIView):
@@ -27,10 +26,7 @@ class SignalImageUploadApi(ImageUploadMixin, APIView):
                     "(metadata stripped, orientation applied) with a WebP thumbnail. Attach it with `image_id` on "
                     "create or edit within IMAGE_ORPHAN_TTL, or it is deleted.",
         request={"multipart/form-data": ImageUploadInputSerializer},
-        responses={201: s.ImageUploadOutputSerializer, **errors(400, 401, 429),
-                   413: OpenApiResponse(ErrorEnvelopeSerializer, description="The image is too large"),
-                   415: OpenApiResponse(ErrorEnvelopeSerializer, description="Not multipart/form-data"),
-                   503: OpenApiResponse(ErrorEnvelopeSerializer, description="The image store is unavailable")})
+        responses={201: s.ImageUploadOutputSerializer, **errors(400, 401, 429), **upload_error_responses()})
     def post(self, request):
         data = self.uploaded_bytes(request)
         self.count_upload(request)
