@@ -36,7 +36,7 @@ def _refused(port: int) -> bool:
 
 def test_sigterm_drains_then_refuses_while_the_slow_request_finishes(mongo_uri):
     web = Gunicorn({"DJANGO_SETTINGS_MODULE": "tests.deploy.slow_settings", "MONGODB_URI": mongo_uri,
-                    "GUNICORN_DRAIN_SECONDS": "1.5"}, workers=2, name="drain").start()
+                    "GUNICORN_DRAIN_SECONDS": "3"}, workers=2, name="drain").start()
     try:
         assert requests.get(f"{web.url}/health", timeout=5).status_code == 200
         assert _container_healthcheck(web.port, "/healthz") == 0
@@ -44,7 +44,7 @@ def test_sigterm_drains_then_refuses_while_the_slow_request_finishes(mongo_uri):
 
         def slow_request():
             try:
-                outcome["response"] = requests.get(f"{web.url}/test/slow?seconds=4", timeout=30)
+                outcome["response"] = requests.get(f"{web.url}/test/slow?seconds=8", timeout=30)
             except requests.RequestException as exc:
                 outcome["error"] = exc
 
@@ -54,7 +54,8 @@ def test_sigterm_drains_then_refuses_while_the_slow_request_finishes(mongo_uri):
 
         web.proc.send_signal(signal.SIGTERM)
 
-        # Draining: the idle worker still answers, and readiness says 503 so a balancer stops sending.
+        # Draining: the idle worker still answers, and readiness says 503 so a balancer stops sending. (A drain
+        # window of 3 s: with 1.5 s a slow machine's first health answer could come after the listener closed.)
         def health_503():
             response = requests.get(f"{web.url}/health", timeout=2)
             return response.json() if response.status_code == 503 else None
@@ -66,7 +67,7 @@ def test_sigterm_drains_then_refuses_while_the_slow_request_finishes(mongo_uri):
 
         # After the drain window the listener closes: new connections are refused (nginx retries those on
         # another server for any method), although the slow request is still being served.
-        wait_until(lambda: _refused(web.port), timeout=5, message="connections to be refused after draining")
+        wait_until(lambda: _refused(web.port), timeout=6, message="connections to be refused after draining")
         assert client.is_alive(), "the slow request should still be in flight when the listener closes"
 
         client.join(timeout=30)
