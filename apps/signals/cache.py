@@ -7,12 +7,13 @@ old data before the write stores it under a generation nobody reads any more.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 
 from tradesignals.kernel import cache as kernel_cache
-from tradesignals.kernel.cache import get_cache
+from tradesignals.kernel.cache import etag_for, get_cache
+
+__all__ = ["ADMIN_ALL", "PUBLIC_APPROVED", "detail_namespace", "etag_for", "invalidate", "invalidate_owner",
+           "read_through", "user_namespace"]
 
 ADMIN_ALL = "trade-signals:admin:all"
 PUBLIC_APPROVED = "trade-signals:public:approved"
@@ -26,20 +27,9 @@ def detail_namespace(signal_id: str) -> str:
     return f"trade-signal:{signal_id}"
 
 
-def etag_for(body: bytes) -> str:
-    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-
-
-def query_key(query: dict) -> str:
-    canonical = json.dumps(sorted((k, v) for k, v in query.items() if v is not None), default=str)
-    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
-
-
 def read_through(namespace: str, query: dict, build: Callable[[], dict | None]) -> dict | None:
-    """The cached entry for ``query`` in ``namespace`` through the kernel read-through (built once,
-    cluster-wide, on a miss; ``None`` from ``build`` is not cached), with ``hit`` set."""
-    found = kernel_cache.read_through(namespace, query_key(query), build)
-    return None if found.value is None else {**found.value, "hit": found.hit}
+    """The cached rendered entry for ``query`` in ``namespace`` (``kernel.cache.read_rendered``)."""
+    return kernel_cache.read_rendered(namespace, query, build)
 
 
 def invalidate(*, owner_id: str, signal_id: str | None, public: bool) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from rest_framework import serializers
-from rest_framework.renderers import JSONRenderer
 
 from apps.signals import enums
 from apps.signals.models import (
@@ -13,6 +12,7 @@ from apps.signals.models import (
     normalize_symbol,
 )
 from tradesignals.kernel.drf import filters
+from tradesignals.kernel.drf.conditional import render_json
 from tradesignals.kernel.drf.fields import (
     HTTPS_URL_PATTERN,
     WHITESPACE,
@@ -182,13 +182,6 @@ class SignalDetailOutputSerializer(SignalOutputSerializer):
 
 class SignalPageOutputSerializer(PageSerializer):
     results = SignalOutputSerializer(many=True)
-
-
-_json = JSONRenderer()
-
-
-def render_json(data) -> bytes:
-    return _json.render(data)
 
 
 def render_detail(signal, variant: str) -> bytes:
