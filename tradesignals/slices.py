@@ -44,6 +44,14 @@ SLICES: dict[str, Slice] = {
         db_alias="signals",
         extra_urlconfs=(("console/", "apps.signals.console.urls"),),
     ),
+    "discussions": Slice(
+        name="discussions",
+        app="apps.discussions.apps.DiscussionsConfig",
+        urlconf="apps.discussions.api.urls",
+        api_prefix="api/v1/discussions/",
+        db_alias="discussions",
+        extra_urlconfs=(("console/discussions/", "apps.discussions.console.urls"),),
+    ),
 }
 
 ALL = tuple(SLICES)

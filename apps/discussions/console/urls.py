@@ -1,0 +1,3 @@
+"""Admin console pages of the discussions slice (mounted at /console/discussions/)."""
+app_name = "discussions-console"
+urlpatterns: list = []
