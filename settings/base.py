@@ -258,6 +258,17 @@ IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 5 * 1024 * 1024, minimum=1024, maxi
 # client_max_body_size on those routes is the same sum (deploy/nginx).
 IMAGE_UPLOAD_MAX_BODY_BYTES = IMAGE_MAX_BYTES + 64 * 1024
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000, minimum=10_000, maximum=200_000_000)
+# discussions: posts per user per window (threads, comments, reports), the comment edit window, the
+# duplicate-post window, and how often a signal's owner is emailed about new comments under it.
+DISCUSSION_THREAD_RATE_MAX = env_int("DISCUSSION_THREAD_RATE_MAX", 10, minimum=1)
+DISCUSSION_THREAD_RATE_WINDOW = env_duration("DISCUSSION_THREAD_RATE_WINDOW", "1h")
+DISCUSSION_COMMENT_RATE_MAX = env_int("DISCUSSION_COMMENT_RATE_MAX", 60, minimum=1)
+DISCUSSION_COMMENT_RATE_WINDOW = env_duration("DISCUSSION_COMMENT_RATE_WINDOW", "1h")
+DISCUSSION_REPORT_RATE_MAX = env_int("DISCUSSION_REPORT_RATE_MAX", 30, minimum=1)
+DISCUSSION_REPORT_RATE_WINDOW = env_duration("DISCUSSION_REPORT_RATE_WINDOW", "1h")
+DISCUSSION_EDIT_WINDOW = env_duration("DISCUSSION_EDIT_WINDOW", "15m")
+DISCUSSION_DUPLICATE_WINDOW = env_duration("DISCUSSION_DUPLICATE_WINDOW", "1m")
+DISCUSSION_NOTIFY_INTERVAL = env_duration("DISCUSSION_NOTIFY_INTERVAL", "1h")
 IMAGE_UPLOAD_RATE_MAX = env_int("IMAGE_UPLOAD_RATE_MAX", 60, minimum=1)  # uploads per user per hour
 IMAGE_UPLOAD_RATE_WINDOW = env_duration("IMAGE_UPLOAD_RATE_WINDOW", "1h")
 IMAGE_ORPHAN_TTL = env_duration("IMAGE_ORPHAN_TTL", "24h")  # an upload never attached is then deleted

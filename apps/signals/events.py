@@ -9,7 +9,8 @@ PRODUCER = "signals"
 
 PAYLOAD_FIELDS = {
     CREATED: ("signal_id", "owner_id", "symbol", "direction", "timeframe", "status"),
-    UPDATED: ("signal_id", "owner_id", "old_status", "new_status", "version", "discarded_image_ids"),
+    UPDATED: ("signal_id", "owner_id", "old_status", "new_status", "version", "symbol", "direction", "timeframe",
+              "discarded_image_ids"),
     STATUS_CHANGED: ("signal_id", "owner_id", "symbol", "old_status", "new_status", "reason", "reviewed_by",
                      "version"),
     DELETED: ("signal_id", "owner_id", "status", "discarded_image_ids"),

@@ -296,6 +296,7 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict,
             events.publish(signal_events.UPDATED, key=str(signal.id), producer=signal_events.PRODUCER, data={
                 "signal_id": str(signal.id), "owner_id": signal.owner_id, "old_status": old_status,
                 "new_status": enums.PENDING, "version": signal.version + 1,
+                "symbol": merged["symbol"], "direction": merged["direction"], "timeframe": merged["timeframe"],
                 **_discarded_data(discarded),
             })
 

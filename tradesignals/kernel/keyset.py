@@ -161,3 +161,34 @@ def equals(expected: dict) -> Callable[[dict], bool] | None:
         return None
     items = list(expected.items())
     return lambda raw: all(raw.get(key) == value for key, value in items)
+
+
+def oldest_first(collection, *, query: dict, field: str, need: int, after: tuple[datetime, Any] | None = None,
+                 residual: Callable[[dict], bool] | None = None) -> list[dict]:
+    """Up to ``need`` raw documents matching ``query`` (and ``residual``) in ``(field asc, _id asc)`` order,
+    strictly after ``after`` = ``(field value, _id)``: the ties at the position, then one range above it.
+
+    For lists whose equality prefix is small by nature (the comments of one thread, the open reports), read
+    on an index ``(…, field, _id)``; no ``$or`` (the embedded server scans the collection for one).
+    """
+    sort = [(field, 1), ("_id", 1)]
+    found: list[dict] = []
+
+    def run(server_query: dict) -> None:
+        cursor = collection.find(server_query).sort(sort)
+        if residual is None:
+            cursor = cursor.limit(need - len(found))
+        for raw in cursor:
+            if residual is None or residual(raw):
+                found.append(raw)
+                if len(found) >= need:
+                    break
+
+    if after is None:
+        run(dict(query))
+    else:
+        moment, last_id = after
+        run({**query, field: moment, "_id": {"$gt": last_id}})
+        if len(found) < need:
+            run({**query, field: {"$gt": moment}})
+    return found[:need]
