@@ -55,7 +55,8 @@ def test_lifecycle_events_and_payloads(owner, admin, published, django_signals):
     assert data[1] == {"signal_id": sid, "owner_id": owner.user_id, "symbol": "BTC/USDT", "old_status": "pending",
                        "new_status": "approved", "reason": None, "reviewed_by": admin.user_id, "version": 2}
     assert data[2] == {"signal_id": sid, "owner_id": owner.user_id, "old_status": "approved",
-                       "new_status": "pending", "version": 3}
+                       "new_status": "pending", "version": 3, "symbol": "BTC/USDT", "direction": "long",
+                       "timeframe": "4h"}
     assert data[3]["old_status"] == "pending" and data[3]["new_status"] == "rejected" and data[3]["reason"] == "Nope"
     assert data[4] == {"signal_id": sid, "owner_id": owner.user_id, "status": "rejected"}
     outbox = mongo.database("signals")[events.OUTBOX_COLLECTION]
