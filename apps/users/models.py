@@ -43,6 +43,8 @@ class Profile(me.Document):
     signals_pending = me.IntField(default=0)
     signals_approved = me.IntField(default=0)
     signals_rejected = me.IntField(default=0)
+    # The user's comments that stand (posted, not hidden, not deleted); see CommentState.
+    comments_count = me.IntField(default=0)
     # Last-writer stamps (epoch microseconds of the fact that set the field).
     registered_at_us = me.IntField(default=0)
     role_at_us = me.IntField(default=0)
@@ -85,6 +87,49 @@ class SignalState(me.Document):
     deleted = me.BooleanField(default=False)
 
     meta = {"db_alias": "users", "collection": "user_signal_states", "indexes": ["owner_id"]}
+
+
+class CommentState(me.Document):
+    """What is known of one comment (``discussion.*`` events), so its author's count moves exactly once per
+    change whatever the order: it counts while ``created`` and neither ``hidden`` nor ``deleted``, and
+    ``counted`` says whether it is in ``Profile.comments_count`` now. A delete is final; hide and unhide are
+    ordered by ``moderation_version`` (the higher wins)."""
+
+    id = me.StringField(primary_key=True)  # comment id
+    author_id = me.StringField(required=True)
+    thread_id = me.StringField(required=True)
+    created = me.BooleanField(default=False)
+    hidden = me.BooleanField(default=False)
+    moderation_version = me.IntField(default=0)
+    deleted = me.BooleanField(default=False)
+    counted = me.BooleanField(default=False)
+
+    meta = {"db_alias": "users", "collection": "user_comment_states", "indexes": ["thread_id"]}
+
+
+class CommentThreadState(me.Document):
+    """One thread that comments were counted in: ``deleted`` once ``discussion.thread_deleted`` arrived, so a
+    comment of it arriving later never counts. Every change that makes a comment count writes this document
+    too (``raised``), so it conflicts with a concurrent deletion of the thread instead of slipping past it."""
+
+    id = me.StringField(primary_key=True)  # thread id
+    deleted = me.BooleanField(default=False)
+    raised = me.IntField(default=0)
+
+    meta = {"db_alias": "users", "collection": "user_comment_threads"}
+
+
+class CommentNotice(me.Document):
+    """The last new-comment email to a signal's owner: one slot per (owner, signal), ``_id`` ``owner:signal``,
+    claimed by one conditional upsert (services.notification_send_comment_created)."""
+
+    id = me.StringField(primary_key=True)
+    owner_id = me.StringField(required=True)
+    signal_id = me.StringField(required=True)
+    last_sent_at = me.DateTimeField(required=True)
+    claim = me.StringField(required=True)  # who holds the slot: a give-back only undoes its own claim
+
+    meta = {"db_alias": "users", "collection": "user_comment_notices"}
 
 
 class Avatar(ImageRecord):

@@ -1,6 +1,7 @@
 """Receivers: cache invalidation on this app's Django signal, handlers for other apps' events (the profile
-projection, signal counts, notification emails), and of its own ``user.profile_updated`` (deleting the files of
-an avatar the change discarded, after the commit, retried by the bus), plus the avatars' image-sweep collector.
+projection, signal and comment counts, notification emails), and of its own ``user.profile_updated``
+(deleting the files of an avatar the change discarded, after the commit, retried by the bus), plus the
+avatars' image-sweep collector.
 
 Views and services never invalidate; the services send ``profile_changed`` after each commit and the receiver
 here drops the cached ``/users/me`` of that user. Event payloads are docs/events.md's. The bus runs each
@@ -70,6 +71,30 @@ def on_trade_signal_deleted(event: Event) -> None:
         at_us=services.event_time_us(event.occurred_at), deleted=True)
 
 
+def on_comment_created(event: Event) -> None:
+    data = event.data
+    services.comment_count_apply(comment_id=data["comment_id"], thread_id=data["thread_id"],
+                                 author_id=data["author_id"], created=True)
+
+
+def on_comment_hidden(event: Event) -> None:
+    """Hidden or shown again (``hidden`` false); ``moderation_version`` orders the two."""
+    data = event.data
+    services.comment_count_apply(comment_id=data["comment_id"], thread_id=data["thread_id"],
+                                 author_id=data["author_id"], hidden=bool(data["hidden"]),
+                                 moderation_version=int(data["moderation_version"]))
+
+
+def on_comment_deleted(event: Event) -> None:
+    data = event.data
+    services.comment_count_apply(comment_id=data["comment_id"], thread_id=data["thread_id"],
+                                 author_id=data["author_id"], deleted=True)
+
+
+def on_thread_deleted(event: Event) -> None:
+    services.comment_thread_drop(thread_id=event.data["thread_id"])
+
+
 def notify_welcome(event: Event) -> None:
     data = event.data
     services.notification_send_welcome(
@@ -81,6 +106,13 @@ def notify_signal_reviewed(event: Event) -> None:
     services.notification_send_signal_reviewed(
         owner_id=data["owner_id"], symbol=data["symbol"], old_status=data["old_status"],
         new_status=data["new_status"], reason=data.get("reason"))
+
+
+def notify_signal_commented(event: Event) -> None:
+    data = event.data
+    services.notification_send_comment_created(
+        author_id=data["author_id"], signal_id=data.get("signal_id"), signal_owner_id=data.get("signal_owner_id"),
+        signal_title=data.get("signal_title"))
 
 
 def on_avatars_discarded(event: Event) -> None:
@@ -101,6 +133,11 @@ HANDLERS = (
     ("trade_signal.status_changed", notify_signal_reviewed),
     ("trade_signal.deleted", on_trade_signal_deleted),
     ("user.profile_updated", on_avatars_discarded),
+    ("discussion.comment_created", on_comment_created),
+    ("discussion.comment_created", notify_signal_commented),
+    ("discussion.comment_hidden", on_comment_hidden),
+    ("discussion.comment_deleted", on_comment_deleted),
+    ("discussion.thread_deleted", on_thread_deleted),
 )
 
 for _type, _handler in HANDLERS:

@@ -4,8 +4,10 @@ Ordering and idempotency. Delivery is at-least-once and, with one stream per eve
 user may arrive out of order. Every projected field therefore remembers the time of the fact that set it
 (``*_at_us``) and only a strictly newer fact replaces it; a replayed event is equal, never newer, so it
 changes nothing. Signal counts are derived from a per-signal state record updated in the same transaction
-as the count, so a replay or a stale event moves no count. This holds even after the bus has forgotten an
-event id (its processed-ids inbox has a TTL); the inbox is what keeps one-shot effects such as emails to one.
+as the count, so a replay or a stale event moves no count; comment counts the same way, from a per-comment
+state (``CommentState``). This holds even after the bus has forgotten an event id (its processed-ids inbox has
+a TTL); the inbox is what keeps one-shot effects such as emails to one, and the new-comment email is also
+throttled per (owner, signal) by a slot claimed in MongoDB.
 
 Avatars. One avatar at a time: an uploaded one (``Profile.avatar``, its ``Avatar`` record written in the same
 transaction) or an external ``avatar_url``. Whatever replaces or removes an uploaded avatar marks its record
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -29,11 +32,21 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from mongoengine.connection import get_connection
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from apps.users import events as user_events
 from apps.users import selectors
-from apps.users.models import DISPLAY_NAME_MAX, STATUSES, Avatar, Profile, SignalState
+from apps.users.models import (
+    DISPLAY_NAME_MAX,
+    STATUSES,
+    Avatar,
+    CommentNotice,
+    CommentState,
+    CommentThreadState,
+    Profile,
+    SignalState,
+)
 from tradesignals.kernel import events
 from tradesignals.kernel.clock import utcnow
 from tradesignals.kernel.errors import Conflict, ValidationFailed
@@ -83,6 +96,18 @@ def _states():
 
 def _avatars():
     return Avatar._get_collection()
+
+
+def _comment_states():
+    return CommentState._get_collection()
+
+
+def _comment_threads():
+    return CommentThreadState._get_collection()
+
+
+def _comment_notices():
+    return CommentNotice._get_collection()
 
 
 def _new_profile_son(user_id: str) -> dict:
@@ -241,6 +266,110 @@ def signal_count_apply(*, signal_id: str, owner_id: str, status: str, version: i
     if delta:
         _profile_changed(owner_id, delta)
     return delta
+
+
+# --- projection: discussion.* ---------------------------------------------------------------------------
+
+_COMMENTS = "comments_count"
+
+
+def _comment_transition(*, comment_id: str, thread_id: str, author_id: str, created: bool,
+                        hidden: bool | None, moderation_version: int | None, deleted: bool,
+                        session) -> tuple[str, int]:
+    """Fold one fact into the stored state of one comment; return its author and the count delta (-1, 0, 1)."""
+    thread = _comment_threads().find_one({"_id": thread_id}, session=session)
+    state = _comment_states().find_one({"_id": comment_id}, session=session)
+    old = state or {"_id": comment_id, "author_id": author_id, "thread_id": thread_id, "created": False,
+                    "hidden": False, "moderation_version": 0, "deleted": False, "counted": False}
+    new = dict(old)
+    if created:
+        new["created"] = True
+    if moderation_version is not None and moderation_version > old.get("moderation_version", 0):
+        new.update(hidden=bool(hidden), moderation_version=moderation_version)  # else a replay or stale
+    if deleted or (thread or {}).get("deleted"):
+        new["deleted"] = True  # final: a comment deleted (or in a deleted thread) never counts again
+    new["counted"] = new["created"] and not new["hidden"] and not new["deleted"]
+    author = old["author_id"]
+    if state is None:
+        _comment_states().insert_one(new, session=session)
+    elif new != old:
+        _comment_states().update_one({"_id": comment_id},
+                                     {"$set": {k: v for k, v in new.items() if old.get(k) != v}}, session=session)
+    delta = int(new["counted"]) - int(old["counted"])
+    if delta > 0:
+        # Conflicts with a concurrent thread deletion, which otherwise would not see this comment's new state.
+        _comment_threads().update_one({"_id": thread_id}, {"$inc": {"raised": 1},
+                                                           "$setOnInsert": {"deleted": False}},
+                                      upsert=True, session=session)
+    return author, delta
+
+
+def _thread_transition(*, thread_id: str, session) -> Counter:
+    """Mark a thread deleted and every comment of it; return the count delta per author."""
+    _comment_threads().update_one({"_id": thread_id}, {"$set": {"deleted": True}, "$setOnInsert": {"raised": 0}},
+                                  upsert=True, session=session)
+    deltas: Counter = Counter()
+    for state in _comment_states().find({"thread_id": thread_id, "deleted": False},
+                                        {"author_id": 1, "counted": 1}, session=session):
+        if state.get("counted"):
+            deltas[state["author_id"]] -= 1
+    _comment_states().update_many({"thread_id": thread_id, "deleted": False},
+                                  {"$set": {"deleted": True, "counted": False}}, session=session)
+    return deltas
+
+
+def _comment_counts_commit(transition: Callable[[object], Counter]) -> dict[str, int]:
+    """Run ``transition`` (state changes, returning deltas per author) and the authors' ``$inc`` in one
+    transaction, retried on a lost race; ``profile_changed`` for every author whose count moved."""
+    _profiles(), _comment_states(), _comment_threads()  # index builds, never inside the transaction
+    client = get_connection(ALIAS)
+
+    def attempt() -> dict[str, int]:
+        try:
+            with client.start_session() as session, session.start_transaction():
+                deltas = {author: delta for author, delta in transition(session).items() if delta}
+                for author, delta in sorted(deltas.items()):
+                    defaults = {name: value for name, value in _new_profile_son(author).items()
+                                if name not in (_COMMENTS, "_id")}
+                    _profiles().update_one({"_id": author}, {"$inc": {_COMMENTS: delta}, "$setOnInsert": defaults},
+                                           upsert=True, session=session)
+        except PyMongoError as exc:
+            if _lost_race(exc):
+                raise WriteLost() from None
+            raise
+        return deltas
+
+    deltas = retry_on_conflict(attempt, tries=_TRIES,
+                               conflict=Conflict("Comment counts are being changed concurrently; retry."))
+    for author in deltas:
+        _profile_changed(author, {_COMMENTS})
+    return deltas
+
+
+def comment_count_apply(*, comment_id: str, thread_id: str, author_id: str, created: bool = False,
+                        hidden: bool | None = None, moderation_version: int | None = None,
+                        deleted: bool = False) -> dict[str, int]:
+    """Apply one ``discussion.comment_*`` fact to its author's ``comments_count``, exactly once in effect:
+    ``created`` (comment_created), ``hidden`` with its ``moderation_version`` (comment_hidden; the higher
+    version wins), ``deleted`` (comment_deleted, final). Returns the delta per author (empty: no change)."""
+    if moderation_version is not None and (hidden is None or int(moderation_version) < 1):
+        raise ValueError("a moderation fact needs hidden and a moderation_version of at least 1")
+    comment_id, thread_id, author_id = str(comment_id), str(thread_id), str(author_id)
+    version = None if moderation_version is None else int(moderation_version)
+
+    def transition(session) -> Counter:
+        author, delta = _comment_transition(comment_id=comment_id, thread_id=thread_id, author_id=author_id,
+                                            created=created, hidden=hidden, moderation_version=version,
+                                            deleted=deleted, session=session)
+        return Counter({author: delta})
+
+    return _comment_counts_commit(transition)
+
+
+def comment_thread_drop(*, thread_id: str) -> dict[str, int]:
+    """``discussion.thread_deleted``: every comment of the thread stops counting, now and when it arrives late."""
+    thread_id = str(thread_id)
+    return _comment_counts_commit(lambda session: _thread_transition(thread_id=thread_id, session=session))
 
 
 # --- profile edits (PATCH /users/me) ---------------------------------------------------------------------
@@ -402,4 +531,75 @@ def notification_send_signal_reviewed(*, owner_id: str, symbol: str, old_status:
         recipient_list=[profile.email],
         fail_silently=False,
     )
+    return True
+
+
+def _notify_interval() -> timedelta:
+    return timedelta(seconds=getattr(settings, "DISCUSSION_NOTIFY_INTERVAL", 3600))
+
+
+def _notice_claim(*, owner_id: str, signal_id: str) -> tuple[str, str, dict | None] | None:
+    """Take the (owner, signal) email slot if none was sent in the last interval: one conditional upsert, so of
+    racing processes exactly one wins (the others hit the existing ``_id``). Returns what ``_notice_release``
+    needs, or None when the slot is held."""
+    key, token, now = f"{owner_id}:{signal_id}", str(ObjectId()), utcnow()
+    try:
+        before = _comment_notices().find_one_and_update(
+            {"_id": key, "last_sent_at": {"$lt": now - _notify_interval()}},
+            {"$set": {"owner_id": owner_id, "signal_id": signal_id, "last_sent_at": now, "claim": token}},
+            upsert=True, return_document=ReturnDocument.BEFORE)
+    except DuplicateKeyError:
+        return None  # sent within the interval, or being sent right now by another process
+    return key, token, before
+
+
+def _notice_release(claim: tuple[str, str, dict | None]) -> None:
+    """Give the slot back after a failed send (only if still ours), so the redelivered event sends."""
+    key, token, before = claim
+    try:
+        if before is None:
+            _comment_notices().delete_one({"_id": key, "claim": token})
+        else:
+            _comment_notices().update_one({"_id": key, "claim": token},
+                                          {"$set": {"last_sent_at": before["last_sent_at"],
+                                                    "claim": before.get("claim") or ""}})
+    except PyMongoError:
+        logger.exception("comment notice slot not given back", extra={"notice": key})
+
+
+def notification_send_comment_created(*, author_id: str, signal_id: str | None, signal_owner_id: str | None,
+                                      signal_title: str | None) -> bool:
+    """Tell a signal's owner that their signal has new comments: at most one email per (owner, signal) per
+    ``DISCUSSION_NOTIFY_INTERVAL`` seconds (default an hour), whatever the number of comments or processes.
+
+    Returns False when there is nothing to send: not under a signal, the owner's own comment, a deactivated
+    owner, or an email for this signal sent within the interval. Raises ``ProjectionLagging`` when the owner's
+    profile is not projected yet, and whatever the mail backend raised after giving the slot back (the event is
+    retried either way).
+    """
+    if not signal_id or not signal_owner_id or str(signal_owner_id) == str(author_id):
+        return False
+    owner_id, signal_id = str(signal_owner_id), str(signal_id)
+    profile = selectors.profile_get(user_id=owner_id)
+    if profile is None or not profile.registered or not profile.email:
+        raise ProjectionLagging(f"no projected profile with an email for user {owner_id}")
+    if not profile.is_active:
+        logger.info("comment notification skipped: owner deactivated", extra={"user_id": owner_id})
+        return False
+    claim = _notice_claim(owner_id=owner_id, signal_id=signal_id)
+    if claim is None:
+        return False
+    context = {"display_name": profile.display_name or profile.email,
+               "signal_title": " ".join((signal_title or "").split())}  # one line: it goes into the subject
+    try:
+        send_mail(
+            subject=render_to_string("users/email/signal_commented_subject.txt", context).strip(),
+            message=render_to_string("users/email/signal_commented.txt", context),
+            from_email=None,
+            recipient_list=[profile.email],
+            fail_silently=False,
+        )
+    except Exception:
+        _notice_release(claim)
+        raise
     return True

@@ -1,4 +1,4 @@
-"""The users projection fed exactly as the accounts and signals slices feed it: through the bus."""
+"""The users projection fed exactly as the accounts, signals and discussions slices feed it: through the bus."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -12,7 +12,7 @@ def iso(moment: datetime) -> str:
 
 
 class Feed:
-    """Publishes accounts' and signals' events (payloads of docs/events.md) and remembers them."""
+    """Publishes accounts', signals' and discussions' events (payloads of docs/events.md) and remembers them."""
 
     def __init__(self):
         self.published: list[events.Event] = []
@@ -62,6 +62,35 @@ class Feed:
     def signal_deleted(self, owner_id: str, signal_id: str, status: str) -> events.Event:
         return self._publish("trade_signal.deleted", signal_id, {
             "signal_id": signal_id, "owner_id": owner_id, "status": status}, "signals")
+
+    def comment_created(self, author_id: str, *, thread_id: str | None = None, comment_id: str | None = None,
+                        signal_id: str | None = None, signal_owner_id: str | None = None,
+                        signal_title: str | None = None) -> events.Event:
+        """A comment posted; ``signal_*`` given when it is under a signal's thread (else a forum thread)."""
+        comment_id = comment_id or new_id()
+        return self._publish("discussion.comment_created", comment_id, {
+            "comment_id": comment_id, "thread_id": thread_id or new_id(), "author_id": author_id,
+            "signal_id": signal_id, "signal_owner_id": signal_owner_id, "signal_title": signal_title,
+            "created_at": iso(datetime.now(UTC))}, "discussions")
+
+    def comment_hidden(self, created: events.Event, *, hidden: bool = True, version: int = 1,
+                       by: str = "admin-1", reason: str | None = "Off topic") -> events.Event:
+        """An administrator hid the comment of ``created`` (``hidden=False``: showed it again)."""
+        data = created.data
+        return self._publish("discussion.comment_hidden", data["comment_id"], {
+            "comment_id": data["comment_id"], "thread_id": data["thread_id"], "author_id": data["author_id"],
+            "hidden": hidden, "moderation_version": version, "changed_by": by,
+            "reason": reason if hidden else None}, "discussions")
+
+    def comment_deleted(self, created: events.Event) -> events.Event:
+        data = created.data
+        return self._publish("discussion.comment_deleted", data["comment_id"], {
+            "comment_id": data["comment_id"], "thread_id": data["thread_id"], "author_id": data["author_id"]},
+            "discussions")
+
+    def thread_deleted(self, thread_id: str, author_id: str, signal_id: str | None = None) -> events.Event:
+        return self._publish("discussion.thread_deleted", thread_id, {
+            "thread_id": thread_id, "author_id": author_id, "signal_id": signal_id}, "discussions")
 
 
 def stored_profile(user_id: str) -> dict | None:

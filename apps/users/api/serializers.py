@@ -20,7 +20,7 @@ from tradesignals.kernel.identity import ROLES
 
 # Fields of the profile a client can see but never set; sending one is a 400, not silently ignored.
 READ_ONLY_FIELDS = ("id", "user_id", "email", "role", "is_active", "created_at", "updated_at", "signal_counts",
-                    "approved_signals", "registered")
+                    "approved_signals", "comments", "registered")
 
 
 # An https URL as Django's URLValidator took it: not always an RFC 3986 URI ("https://a.io/%."), so the
@@ -28,6 +28,9 @@ READ_ONLY_FIELDS = ("id", "user_id", "email", "role", "is_active", "created_at",
 # path under MEDIA_URL, relative to the API's origin.
 _AVATAR_OUT = ("The uploaded avatar's square WebP thumbnail (PUT /api/v1/users/me/avatar; on the file system store "
                "a path under MEDIA_URL), else the external https URL (as Django's URLValidator accepts it), or null.")
+
+
+_COMMENTS_OUT = "How many of the user's comments stand: posted, neither hidden nor deleted (nor in a deleted thread)."
 
 
 class SignalCountsSerializer(serializers.Serializer):
@@ -48,6 +51,7 @@ class ProfileSerializer(serializers.Serializer):
     avatar_url = serializers.CharField(source="shown_avatar_url", allow_null=True, help_text=_AVATAR_OUT)
     created_at = serializers.DateTimeField(allow_null=True)
     signal_counts = SignalCountsSerializer(source="signal_counts_dict")
+    comments = serializers.IntegerField(source="comments_count", help_text=_COMMENTS_OUT)
 
     def to_representation(self, instance):
         instance.signal_counts_dict = instance.signal_counts()
@@ -62,6 +66,7 @@ class PublicProfileSerializer(serializers.Serializer):
     bio = serializers.CharField(allow_blank=True)
     avatar_url = serializers.CharField(source="shown_avatar_url", allow_null=True, help_text=_AVATAR_OUT)
     approved_signals = serializers.IntegerField(source="signals_approved")
+    comments = serializers.IntegerField(source="comments_count", help_text=_COMMENTS_OUT)
     created_at = serializers.DateTimeField(allow_null=True)
 
 
