@@ -15,7 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "nginx.conf.template"
 OUTPUT = HERE / "nginx.conf"
-SLICES = ("accounts", "users", "signals")
+SLICES = ("accounts", "users", "signals", "discussions")  # tradesignals.slices.ALL, without Django
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 # compose: each name resolves (at nginx start) to every replica of that service.

@@ -18,8 +18,8 @@ from tests.support.procs import ROOT, Gunicorn
 from tradesignals import slices
 
 LOGIN_LIMIT = 5
-# accounts×2, users×1, signals×2: enough to see load spreading and a dead instance being skipped.
-DEFAULT_INSTANCES = {"accounts": 2, "users": 1, "signals": 2}
+# accounts×2, users×1, signals×2, discussions×1: enough to see load spreading and a dead instance being skipped.
+DEFAULT_INSTANCES = {"accounts": 2, "users": 1, "signals": 2, "discussions": 1}
 
 
 class Cluster:
@@ -82,12 +82,15 @@ class Cluster:
         return f"127.0.0.1:{instance.port}"
 
     def owner(self, path: str) -> str:
-        """The slice whose prefix (API or HTML) ``path`` falls under."""
-        for piece in slices.SLICES.values():
-            if any(f"{path.lstrip('/')}/".startswith(prefix)
-                   for prefix in (piece.api_prefix, *(p for p, _ in piece.extra_urlconfs))):
-                return piece.name
-        raise LookupError(f"no slice owns {path}")
+        """The slice whose prefix (API or HTML) ``path`` falls under; the longest prefix wins, as in nginx
+        (``console/discussions/`` is the discussions slice's, the rest of ``console/`` the signals slice's)."""
+        candidate = f"{path.lstrip('/')}/"
+        owned = [(len(prefix), piece.name) for piece in slices.SLICES.values()
+                 for prefix in (piece.api_prefix, *(p for p, _ in piece.extra_urlconfs))
+                 if candidate.startswith(prefix)]
+        if not owned:
+            raise LookupError(f"no slice owns {path}")
+        return max(owned)[1]
 
     def make_admin(self, email: str, password: str) -> None:
         result = subprocess.run(

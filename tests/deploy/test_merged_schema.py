@@ -93,6 +93,17 @@ def test_every_documented_path_is_routed_to_the_slice_that_serves_it(split):
         assert response.status_code < 500, (path, response.status_code)
 
 
+def test_every_mount_of_every_slice_reaches_that_slices_instance(split):
+    """Each slice's URL prefixes, the API's and the pages' outside /api/ (/auth/, /console/,
+    /console/discussions/ inside the signals console), lead through the gateway to an instance of that slice."""
+    for piece in slices.SLICES.values():
+        for prefix in (piece.api_prefix, *(extra for extra, _urlconf in piece.extra_urlconfs)):
+            assert split.owner(f"/{prefix}") == piece.name, prefix
+            response = requests.get(f"{split.url}/{prefix}", timeout=30, allow_redirects=False)
+            assert response.headers.get("X-Upstream") == split.address(split.web[piece.name][0]), prefix
+            assert response.status_code < 500, (prefix, response.status_code)
+
+
 def test_every_instance_serves_the_all_in_one_document(split, client):
     """The gateway may send /api/schema/ to any instance: each answers with the same document, which is
     the all-in-one server's (``make run``)."""

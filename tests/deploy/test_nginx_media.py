@@ -7,6 +7,7 @@ import requests
 
 from tests.deploy.gateway import Nginx, nginx_binary
 from tests.support.servers import free_port, require
+from tradesignals import slices
 
 KEY = "images/charts/" + "A" * 30 + "_-.jpg"
 THUMB = "images/charts/" + "A" * 30 + "_-.t.webp"
@@ -19,7 +20,7 @@ def gateway():
     directory (world-readable: the workers run unprivileged)."""
     require(nginx_binary() is not None, "nginx is not installed (apt-get install nginx)")
     dead = f"127.0.0.1:{free_port()}"
-    server = Nginx({name: [dead] for name in ("accounts", "users", "signals")})
+    server = Nginx({name: [dead] for name in slices.ALL})
     srv = server.dir / "srv"
     text = server.conf.read_text()
     assert "root /srv;" in text
@@ -90,7 +91,8 @@ def test_upload_routes_take_an_image_sized_body_and_no_more(gateway, path):
 
 
 @pytest.mark.parametrize("path", ["/api/v1/trade-signals", "/api/v1/trade-signals/images/extra",
-                                  "/api/v1/users/me", "/api/v1/users/me/avatar/x"])
+                                  "/api/v1/users/me", "/api/v1/users/me/avatar/x",
+                                  "/api/v1/discussions/threads", "/console/discussions/"])
 def test_every_other_route_keeps_the_small_limit(gateway, path):
     response = requests.post(f"{gateway.url}{path}", data=b"x" * (128 * 1024), timeout=30)
     assert response.status_code == 413

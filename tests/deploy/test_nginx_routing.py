@@ -21,7 +21,8 @@ HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 @pytest.fixture(scope="module")
 def cluster(mongo_uri, redis_server_url):
-    """Instances a and b; accounts and users route to a, signals to b, shared paths to both."""
+    """Instances a and b; accounts, users and discussions route to a, signals to b, shared paths to both.
+    Discussions and signals on different instances show /console/discussions leaving the signals console."""
     require(nginx_binary() is not None, "nginx is not installed (apt-get install nginx)")
     env = {"MONGODB_URI": mongo_uri, "REDIS_URL": redis_server_url}
     a = Gunicorn(env, name="gw-a").start()
@@ -32,7 +33,7 @@ def cluster(mongo_uri, redis_server_url):
         raise
     addr = {"a": f"127.0.0.1:{a.port}", "b": f"127.0.0.1:{b.port}"}
     gateway = Nginx({"accounts": [addr["a"]], "users": [addr["a"]], "signals": [addr["b"]],
-                     "any": [addr["a"], addr["b"]]})
+                     "discussions": [addr["a"]], "any": [addr["a"], addr["b"]]})
     try:
         gateway.start()
         yield {"nginx": gateway, "a": a, "b": b, "addr": addr}
@@ -71,6 +72,10 @@ def test_paths_route_to_their_slice_upstream(cluster):
         "/api/v1/users/me": addr["a"],
         "/api/v1/trade-signals/public": addr["b"],
         "/console/": addr["b"],
+        "/api/v1/discussions": addr["a"],
+        "/api/v1/discussions/": addr["a"],
+        "/console/discussions": addr["a"],
+        "/console/discussions/": addr["a"],
     }
     for path, upstream in expected.items():
         response = requests.get(f"{url}{path}", timeout=10, allow_redirects=False)

@@ -17,9 +17,10 @@ import yaml
 
 from tests.deploy.gateway import ROOT, load_renderer, nginx_binary
 from tests.support.servers import require
+from tradesignals import slices
 
-APP_SERVICES = ("accounts", "users", "signals", "consumers")
-SLICES = ("accounts", "users", "signals")
+SLICES = slices.ALL  # one compose service, one upstream each
+APP_SERVICES = (*SLICES, "consumers")
 DATABASES = ("mongo", "redis-cache", "redis-security", "kafka")
 
 
@@ -118,7 +119,13 @@ def test_slices_run_production_settings_on_redis_with_their_own_database(service
         assert uris == {f"MONGODB_URI_{name.upper()}"}, name  # each slice sees only its own database
         assert "replicaSet=rs0" in env[f"MONGODB_URI_{name.upper()}"]
     consumer_env = services["consumers"]["environment"]
+    assert consumer_env["TRADESIGNALS_SLICES"] == ",".join(SLICES)  # every app's receivers and outbox relay
     assert {f"MONGODB_URI_{name.upper()}" for name in SLICES} <= set(consumer_env)
+    for name in SLICES:  # the consumers write to the same database the slice's own service uses
+        key = f"MONGODB_URI_{name.upper()}"
+        assert consumer_env[key] == services[name]["environment"][key], name
+    databases = [services[name]["environment"][f"MONGODB_URI_{name.upper()}"].split("?")[0] for name in SLICES]
+    assert len(set(databases)) == len(SLICES), databases  # no two slices share a database
 
 
 def test_trusted_proxies_cover_the_gateway_and_nothing_public(compose, services):
@@ -306,3 +313,27 @@ def test_gateway_config_has_the_safety_settings():
         assert f"upstream {slice_name} {{" in active
         assert f"server {slice_name}:8000" in active
     assert "listen 443 ssl" in text and "listen 443 ssl" not in active  # the TLS block is there, commented
+
+
+def _locations(active: str) -> dict[str, str]:
+    """Each prefix location of the server block: its path and the upstream its own proxy_pass names."""
+    return {match.group(1): match.group(2)
+            for match in re.finditer(r"location (/[^\s{]*) \{\s*(?:[^{}]*?\s)?proxy_pass http://(\w+);", active)}
+
+
+def test_gateway_routes_every_prefix_of_every_slice_to_its_upstream():
+    """Every slice of the registry has its upstream in the committed config and every URL prefix it mounts
+    (its API, and pages outside /api/ such as /auth/ or /console/discussions/) is routed there."""
+    assert load_renderer().SLICES == slices.ALL  # the renderer keeps its own copy (it runs without Django)
+    text = (ROOT / "deploy" / "nginx" / "nginx.conf").read_text()
+    active = "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
+    locations = _locations(active)
+    any_block = re.search(r"upstream any \{([^}]*)\}", active).group(1)
+    for piece in slices.SLICES.values():
+        assert f"server {piece.name}:8000" in any_block, piece.name
+        for prefix in (piece.api_prefix, *(extra for extra, _urlconf in piece.extra_urlconfs)):
+            routed = locations.get(f"/{prefix}") or locations.get(f"/{prefix.rstrip('/')}")
+            assert routed == piece.name, (piece.name, prefix, routed)
+    # The discussions pages are a longer prefix inside the signals console: nginx picks the longest match.
+    assert locations["/console"] == "signals" and locations["/console/discussions"] == "discussions"
+

@@ -15,6 +15,7 @@ from django.core.cache import caches
 from tests.deploy.gateway import Nginx, nginx_binary
 from tests.support.procs import Gunicorn
 from tests.support.servers import require, wait_until
+from tradesignals import slices
 
 pytestmark = pytest.mark.cluster
 
@@ -29,7 +30,7 @@ def gateway(mongo_uri, redis_server_url):
     try:
         instances = [Gunicorn(env, name=f"kill-{name}").start() for name in ("a", "b")]
         servers = [f"127.0.0.1:{web.port}" for web in instances]
-        nginx = Nginx({"accounts": servers, "users": servers, "signals": servers, "any": servers}).start()
+        nginx = Nginx({**{name: servers for name in slices.ALL}, "any": servers}).start()
         yield nginx
     finally:
         if nginx:

@@ -25,7 +25,7 @@ def run(env: dict, *args: str) -> subprocess.CompletedProcess:
                           env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "settings.test", **env})
 
 
-@pytest.mark.parametrize("name", ["accounts", "users", "signals"])
+@pytest.mark.parametrize("name", slices.ALL)
 def test_each_slice_boots_alone_and_mounts_only_itself(name):
     env = {"TRADESIGNALS_SLICES": name, "EVENT_BUS": "redis"}
     check = run(env, "manage.py", "check")
@@ -37,9 +37,12 @@ def test_each_slice_boots_alone_and_mounts_only_itself(name):
     assert mounts["apps"] == [slices.SLICES[name].app]
     own = slices.SLICES[name]
     assert own.api_prefix in mounts["prefixes"]
+    assert {prefix for prefix, _urlconf in own.extra_urlconfs} <= set(mounts["prefixes"])
     for other in slices.SLICES.values():
         if other.name != name:
             assert other.api_prefix not in mounts["prefixes"]
+            for prefix, _urlconf in other.extra_urlconfs:
+                assert prefix not in mounts["prefixes"], (other.name, prefix)
 
 
 def test_unknown_slice_stops_start_up_with_a_clear_message():
@@ -58,7 +61,8 @@ def test_disabled_slice_prefix_answers_json_404(mongo_uri, redis_server_url):
     env = {"TRADESIGNALS_SLICES": "users", "EVENT_BUS": "redis", "MONGODB_URI": mongo_uri,
            "REDIS_URL": redis_server_url}
     with Gunicorn(env, name="users-only") as web:
-        for path in ("/api/v1/auth/login", "/api/v1/trade-signals/public", "/console/"):
+        for path in ("/api/v1/auth/login", "/api/v1/trade-signals/public", "/console/", "/api/v1/discussions/",
+                     "/console/discussions/"):
             response = requests.get(web.url + path, timeout=5)
             assert response.status_code == 404, path
             if path.startswith("/api/"):

@@ -61,7 +61,7 @@ def test_production_refuses_process_local_security_state_with_more_than_one_proc
 @pytest.mark.parametrize("env", [
     {"WEB_CONCURRENCY": "1"},
     {"REDIS_ENABLED": "false", "WEB_CONCURRENCY": "1", "EVENT_BUS": "inprocess",
-     "TRADESIGNALS_SLICES": "accounts,users,signals"},
+     "TRADESIGNALS_SLICES": "accounts,users,signals,discussions"},
 ])
 def test_production_accepts_process_local_state_in_a_single_process(env):
     result = boot(**env)

@@ -6,8 +6,10 @@ from tradesignals.kernel import keyset
 
 
 def test_parse_defaults_to_all_and_rejects_unknown():
-    assert slices.parse(None) == ("accounts", "users", "signals")
+    assert slices.parse(None) == ("accounts", "users", "signals", "discussions")
+    assert slices.parse("") == slices.ALL
     assert slices.parse(" signals , accounts ") == ("accounts", "signals")
+    assert slices.parse("Discussions,signals,discussions") == ("signals", "discussions")
     with pytest.raises(Exception, match="unknown slice.*payments"):
         slices.parse("signals,payments")
 
