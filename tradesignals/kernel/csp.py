@@ -23,6 +23,11 @@ their templates), each allowed by the SHA-256 hash of the exact text, never by `
 
 The hashes are computed once from the installed packages, so an upgrade that changes a block yields a visible
 violation in tests/kernel/test_csp_browser.py, never a wider policy.
+
+Framing, per view and only between our own pages: a page made to be shown inside another of ours
+(``framed_by_own_pages``: the discussions console's thread under a signal) answers ``frame-ancestors 'self'``
+and ``X-Frame-Options: SAMEORIGIN``; the page that shows it (``frames_own_pages``: the signals console's signal
+page) states ``frame-src 'self'``. Every other response keeps ``frame-ancestors 'none'`` and ``DENY``.
 """
 from __future__ import annotations
 
@@ -47,7 +52,8 @@ def image_origins() -> tuple[str, ...]:
     return (f"{parts.scheme}://{parts.netloc}",)
 
 
-def policy(nonce: str, style_hashes: tuple[str, ...] = (), image_sources: tuple[str, ...] = ()) -> str:
+def policy(nonce: str, style_hashes: tuple[str, ...] = (), image_sources: tuple[str, ...] = (), *,
+           frame_ancestors: str = "'none'", frame_src: str | None = None) -> str:
     styles = " ".join(["'self'", *(f"'sha256-{digest}'" for digest in style_hashes)])
     images = " ".join(["'self'", "https:", "data:", *image_sources])
     return "; ".join([
@@ -57,11 +63,41 @@ def policy(nonce: str, style_hashes: tuple[str, ...] = (), image_sources: tuple[
         f"img-src {images}",
         "connect-src 'self'",
         "font-src 'self'",
+        *([f"frame-src {frame_src}"] if frame_src else []),
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
-        "frame-ancestors 'none'",
+        f"frame-ancestors {frame_ancestors}",
     ])
+
+
+SELF = "'self'"
+
+
+def framed_by_own_pages(view):
+    """Decorate a view whose pages are shown in an ``<iframe>`` of our own pages: only same-origin pages may frame
+    it (``frame-ancestors 'self'``, and ``X-Frame-Options: SAMEORIGIN`` for browsers that read only that)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response.csp_frame_ancestors = SELF
+        response["X-Frame-Options"] = "SAMEORIGIN"  # XFrameOptionsMiddleware keeps a header already set
+        return response
+
+    return wrapper
+
+
+def frames_own_pages(view):
+    """Decorate a view whose pages show one of our pages in an ``<iframe>``: ``frame-src 'self'``."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response.csp_frame_src = SELF
+        return response
+
+    return wrapper
 
 
 def _sha256(text: str) -> str:
@@ -95,6 +131,8 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         if response.get("Content-Type", "").startswith("text/html"):
             styles = third_party_style_hashes() if request.path.startswith(THIRD_PARTY_PREFIX) else ()
-            value = policy(request.csp_nonce, styles, image_origins())
+            value = policy(request.csp_nonce, styles, image_origins(),
+                           frame_ancestors=getattr(response, "csp_frame_ancestors", "'none'"),
+                           frame_src=getattr(response, "csp_frame_src", None))
             response["Content-Security-Policy"] = value
         return response

@@ -12,8 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.signals import enums, selectors, services
 from apps.signals.console import chart
-from apps.signals.console.access import LOGOUT_PATH, admin_page
 from apps.signals.console.forms import QueueFilterForm, ReviewForm, StatusFilterForm
+from tradesignals.kernel.console import admin_page, page_context
+from tradesignals.kernel.csp import frames_own_pages
 from tradesignals.kernel.drf import pagination
 from tradesignals.kernel.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 
@@ -25,8 +26,7 @@ STALE_MESSAGE = ("This signal changed since you opened it. Nothing was saved —
 
 
 def _context(request, section: str, **extra) -> dict:
-    return {"principal": request.console_principal, "section": section, "logout_path": LOGOUT_PATH,
-            "pending_count": selectors.signal_count_pending(), **extra}
+    return page_context(request, section, pending_count=selectors.signal_count_pending(), **extra)
 
 
 def _walk(request, *, name: str, filters: dict, read) -> tuple[selectors.Page, str | None, str | None]:
@@ -81,14 +81,17 @@ def _signal_response(request, signal, *, form: ReviewForm | None = None, message
 
 
 def _not_found(request):
-    return render(request, "console/not_found.html", _context(request, "queue"), status=404)
+    return render(request, "console/not_found.html", _context(
+        request, "queue", heading="Signal not found", detail="It may have been deleted by its owner."), status=404)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@frames_own_pages
 @admin_page
 def signal_page(request, signal_id: str):
     """GET shows every field, the image, the history and the decision form (not on one's own signal: the
-    service refuses that decision, so the page does not offer it); POST decides (PRG on success)."""
+    service refuses that decision, so the page does not offer it); POST decides (PRG on success). The
+    signal's comment thread is the discussions console's page in an ``<iframe>`` (same origin)."""
     signal = selectors.signal_get(signal_id=signal_id)
     if signal is None:
         return _not_found(request)
@@ -117,8 +120,9 @@ def signal_page(request, signal_id: str):
             message = f"Nothing to do: the signal is already {current.status}."
         return _signal_response(request, current, form=fresh, message=message, status=exc.status)
     except PermissionDenied as exc:  # a decision on one's own signal: the page never offers it
-        return render(request, "console/forbidden.html", _context(request, "queue", signal=signal,
-                                                                  message=exc.message), status=403)
+        return render(request, "console/forbidden.html", _context(
+            request, "queue", message=exc.message, back_url=reverse("console:signal", args=[signal.id]),
+            back_label="Back to the signal"), status=403)
     except NotFound:
         return _not_found(request)
     return HttpResponseRedirect(f"{reverse('console:queue')}?{urlencode({'reviewed': signal_id})}", status=303)
