@@ -45,7 +45,7 @@ def test_admin_lists_everyone_newest_first(admin, directory):
     assert response.json()["next"] is None
     row = response.json()["results"][0]
     assert set(row) == {"id", "email", "role", "is_active", "display_name", "bio", "avatar_url", "created_at",
-                        "signal_counts"}
+                        "signal_counts", "comments"}
     assert emails(admin.get("/api/v1/users")) == emails(response)  # no trailing slash, no redirect
 
 

@@ -39,7 +39,7 @@ def test_me_shows_the_projected_profile(feed, as_user):
     assert body["email"] == "me@example.com" and body["display_name"] == "Me Myself"
     assert body["created_at"].endswith("Z") and body["signal_counts"]["pending"] == 1
     assert set(body) == {"id", "email", "role", "is_active", "display_name", "bio", "avatar_url", "created_at",
-                         "signal_counts"}
+                         "signal_counts", "comments"}
 
 
 def test_patch_edits_the_three_fields_and_publishes_profile_updated(feed, as_user, profile_updates):
@@ -81,6 +81,7 @@ def test_patch_without_a_change_publishes_nothing(feed, as_user, profile_updates
     ({"role": "admin"}, "role"),
     ({"is_active": False}, "is_active"),
     ({"signal_counts": {"approved": 99}}, "signal_counts"),
+    ({"comments": 99}, "comments"),
     ({"id": "someone-else"}, "id"),
     ({"user_id": "someone-else"}, "user_id"),
     ({"favourite_colour": "green"}, "favourite_colour"),

@@ -14,7 +14,7 @@ def test_anyone_sees_a_public_profile_without_private_fields(feed, client, as_us
     assert response.status_code == 200
     assert response.json() == {
         "id": user_id, "display_name": "Public Trader", "bio": "I trade breakouts.",
-        "avatar_url": "https://img.example.com/p.png", "approved_signals": 1,
+        "avatar_url": "https://img.example.com/p.png", "approved_signals": 1, "comments": 0,
         "created_at": response.json()["created_at"],
     }
     assert "public@example.com" not in response.content.decode()
