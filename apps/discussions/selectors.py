@@ -205,6 +205,11 @@ def comment_page_rendered(*, thread_id: str, viewer: str, after, limit: int,
                               _page_query(after, limit, viewer=viewer, comments=1), build)
 
 
+def empty_page_rendered(*, render: Callable[[Page], bytes]) -> dict:
+    """The page of a thread that does not exist yet (a signal without comments): nothing to cache."""
+    return {**_entry(render(Page(items=[], next_after=None))), "hit": False}
+
+
 def report_list_rendered(*, after, limit: int, render: Callable[[Page], bytes]) -> dict:
     return cache.read_through(cache.MODERATION, _page_query(after, limit, reports=enums.REPORT_OPEN),
                               lambda: _entry(render(report_list_open(after=after, limit=limit))))

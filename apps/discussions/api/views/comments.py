@@ -10,7 +10,6 @@ from rest_framework.views import APIView
 from apps.discussions import selectors, services
 from apps.discussions.api import serializers as s
 from apps.discussions.api.views.common import TAG, CachedPageMixin, cache_control, count_post, viewer, written
-from tradesignals.kernel.cache import etag_for
 from tradesignals.kernel.drf.conditional import IF_NONE_MATCH, read_headers
 from tradesignals.kernel.drf.permissions import IsAdmin, IsAuthenticatedPrincipal
 from tradesignals.kernel.drf.schema import error_responses
@@ -78,12 +77,10 @@ class SignalCommentsApi(CachedPageMixin, APIView):
             raise NotFound(services.SIGNAL_NOT_FOUND)
         walk = self.FilterSerializer.walk(request, name="discussions.signal-comments",
                                           private={"signal": signal_id, "viewer": who})
+        render = self.renderer(request, walk, lambda comment: s.comment_data(comment, who))
         if ref.thread_id is None:
             _ = walk.after  # a forged cursor is a 400 here too
-            body = s.render_page([], None)
-            return self.cached_response(request, body=body, etag=etag_for(body), hit=False,
-                                        cache_control=cache_control(request))
-        render = self.renderer(request, walk, lambda comment: s.comment_data(comment, who))
+            return self.page_response(request, selectors.empty_page_rendered(render=render))
         entry = selectors.comment_page_rendered(thread_id=str(ref.thread_id), viewer=who, after=walk.after,
                                                 limit=walk.limit, render=render)
         if entry is None or not (who == selectors.ADMIN or entry["meta"]["visible"]):
