@@ -20,6 +20,12 @@ What no JSON Schema can state is handled here, openly:
 - an image is judged by its content and ``image_id`` must name one of the caller's own free uploads: a valid
   upload sends a real PNG, and a valid create or edit naming an image gets a real upload of the caller's
   (``real_images``);
+- a generated id names nothing: a valid discussions case naming a thread, comment, report or signal gets a
+  real one of the right caller's, made through the real API (its own thread and comment to edit or delete,
+  another user's comment to report, an open report to dismiss, a hidden thread or comment to unhide, a signal
+  created and approved to comment under), and then has one answer, asserted (tests/fuzz/discussions.py);
+- the same text by the same author within DISCUSSION_DUPLICATE_WINDOW is a 409 (documented): a valid post
+  whose body its account has already sent gets a distinct ending, so a valid post is a new post;
 - per operation, in ``schemathesis.toml`` next to this file, each with its reason: ``trade_signal_update``
   may answer 400 to a schema-valid body, because its prices are ordered together with the stored ones.
 
@@ -30,7 +36,8 @@ client sending thousands of requests; the limits themselves are proven in tests/
 and without gunicorn's request-line limit: in deployment the gateway bounds the URL and answers 414 itself
 (tests/deploy), which an over-long generated value would otherwise meet here as gunicorn's HTML page.
 
-Bounded: ``FUZZ_MAX_EXAMPLES`` examples per operation and mode (default 8), about two minutes on 2 cores.
+Bounded: ``FUZZ_MAX_EXAMPLES`` examples per operation and mode (default 8). ``FUZZ_OPERATIONS``, a regular
+expression of operation ids, runs only those (``FUZZ_OPERATIONS='^discussions_'``: the discussions slice).
 """
 from __future__ import annotations
 
@@ -48,6 +55,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
+from tests.fuzz.discussions import Seeds, expected_statuses, real_discussion_ids, unique_posts
 from tests.support import images
 from tests.support.procs import Gunicorn
 
@@ -65,6 +73,9 @@ RAISED_LIMITS = {
     "REFRESH_RATE_LIMIT_MAX": "1000000",
     "IMAGE_UPLOAD_RATE_MAX": "1000000",
     "SIGNAL_CREATE_RATE_MAX": "1000000",
+    "DISCUSSION_THREAD_RATE_MAX": "1000000",
+    "DISCUSSION_COMMENT_RATE_MAX": "1000000",
+    "DISCUSSION_REPORT_RATE_MAX": "1000000",
 }
 schemathesis.checks.load_all_checks()
 CHECKS = schemathesis.checks.CHECKS.get_all()  # every check schemathesis has, none excluded
@@ -90,6 +101,8 @@ def api_schema(fuzz_server):
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+if os.environ.get("FUZZ_OPERATIONS"):  # a regex of operation ids, e.g. FUZZ_OPERATIONS='^discussions_'
+    schema = schema.include(operation_id_regex=os.environ["FUZZ_OPERATIONS"])
 fuzz_settings = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=False, print_blob=True,
                          suppress_health_check=list(HealthCheck))
 
@@ -109,8 +122,10 @@ class Account:
             response = requests.post(f"{base_url}/api/v1/auth/register",
                                      json={"email": self.email, "password": PASSWORD}, timeout=10)
             assert response.status_code == 201, response.text
+        self.role = "admin" if admin else "user"
         self.password = PASSWORD  # a generated password change that succeeds sets a new one
         self.logins = 0
+        self.posted: set[tuple[str, str]] = set()  # (kind, text) of the discussion posts this account sent
 
     def fresh_token(self) -> str:
         response = requests.post(f"{self.base_url}/api/v1/auth/login",
@@ -129,6 +144,24 @@ def user_account(fuzz_server):
 def admin_account(fuzz_server, settings):
     settings.PASSWORD_HASHERS = ["tests.fuzz.hashers.CheapArgon2idHasher"]  # the fuzz server's cost
     return Account(fuzz_server.url, admin=True)
+
+
+@pytest.fixture
+def seeds(fuzz_server):
+    """Threads, comments, reports and an approved signal for the valid discussions cases to name (accounts of
+    their own: no fuzz case ever holds their tokens). Per test: every test starts with empty collections."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["tests.fuzz.hashers.CheapArgon2idHasher"]):
+        admin = Account(fuzz_server.url, admin=True)
+    return Seeds(fuzz_server.url, owner=Account(fuzz_server.url, admin=False),
+                 reporter=Account(fuzz_server.url, admin=False), admin=admin)
+
+
+def _post_limits() -> dict[str, int]:
+    from apps.discussions import enums
+
+    return {"thread": enums.THREAD_BODY_MAX, "comment": enums.COMMENT_BODY_MAX}
 
 
 def _query_text(value) -> str:
@@ -209,15 +242,19 @@ def real_images(case, base_url: str, headers: dict | None) -> None:
             body["image_id"] = response.json()["id"]
 
 
-def call_and_check(case, base_url: str, account: Account | None = None) -> None:
+def call_and_check(case, base_url: str, account: Account | None, seeds: Seeds) -> None:
     token = account.fresh_token() if account else None
     headers = {"Authorization": f"Bearer {token}"} if token else None
     new_password = None
+    expected = None
     if case.meta is not None and case.meta.generation.mode.is_positive:
+        if real_discussion_ids(case, seeds, headers):
+            expected = expected_statuses(case, account.role if account else None)
         real_cursor(case, base_url, headers)
         new_password = valid_passwords(case, account)
         prices_in_order(case)
         real_images(case, base_url, headers)
+        unique_posts(case, account, _post_limits())
     started = time.monotonic()
     response = case.call(base_url=base_url, headers=headers, timeout=10)
     elapsed = time.monotonic() - started
@@ -225,24 +262,27 @@ def call_and_check(case, base_url: str, account: Account | None = None) -> None:
         account.password = new_password
     case.validate_response(response, checks=CHECKS, headers=headers)
     assert elapsed < MAX_SECONDS, f"{case.method} {case.formatted_path} took {elapsed:.2f}s"
+    if expected is not None:  # a valid case naming only real things has one answer
+        assert response.status_code in expected, \
+            f"{case.method} {case.formatted_path} {case.body!r}: {response.status_code} {response.text}"
 
 
 @schema.parametrize()
 @fuzz_settings
-def test_anonymous(case, fuzz_server):
-    call_and_check(case, fuzz_server.url)
+def test_anonymous(case, fuzz_server, seeds):
+    call_and_check(case, fuzz_server.url, None, seeds)
 
 
 @schema.parametrize()
 @fuzz_settings
-def test_authenticated_user(case, fuzz_server, user_account):
-    call_and_check(case, fuzz_server.url, user_account)
+def test_authenticated_user(case, fuzz_server, seeds, user_account):
+    call_and_check(case, fuzz_server.url, user_account, seeds)
 
 
 @schema.parametrize()
 @fuzz_settings
-def test_authenticated_admin(case, fuzz_server, admin_account):
-    call_and_check(case, fuzz_server.url, admin_account)
+def test_authenticated_admin(case, fuzz_server, seeds, admin_account):
+    call_and_check(case, fuzz_server.url, admin_account, seeds)
 
 
 def test_generated_signals_are_created(api_schema, fuzz_server, user_account):
