@@ -1,13 +1,18 @@
 """A split deployment on loopback: nginx (the gateway) in front of gunicorn instances of each slice, each
 slice in its own database, one Redis (cache, security state, Redis Streams bus), optionally the consumers
-process. Real sockets throughout; :meth:`Cluster.stop` stops every process it started and drops its data.
+process. Every process writes the mail it sends to one directory (Django's file-based backend,
+:attr:`Cluster.mail_dir`). Real sockets throughout; :meth:`Cluster.stop` stops every process it started and
+drops its data and its mail.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pymongo
@@ -38,6 +43,7 @@ class Cluster:
         redis_parts = urlsplit(redis_url)
         db = (int(redis_parts.path.strip("/") or 0) + 1) % 16
         self.redis_url = urlunsplit((redis_parts.scheme, redis_parts.netloc, f"/{db}", "", ""))
+        self.mail_dir = Path(tempfile.mkdtemp(prefix="ts-cluster-mail-"))
         self.env = {
             "DJANGO_SETTINGS_MODULE": "tests.deploy.slow_settings",  # the real app plus /test/slow
             "EVENT_BUS": "redis",
@@ -46,6 +52,8 @@ class Cluster:
             "EVENT_REDIS_URL": self.redis_url,
             "TRUSTED_PROXIES": "127.0.0.1/32",
             "AUTH_RATE_LIMIT_MAX": str(LOGIN_LIMIT),
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(self.mail_dir),
             "MONGODB_URI": f"{self.mongo_base}/{self.databases['signals']}",
             **{f"MONGODB_URI_{alias.upper()}": f"{self.mongo_base}/{name}" for alias, name in self.databases.items()},
         }
@@ -116,3 +124,4 @@ class Cluster:
             client.drop_database(name)
         client.close()
         redis.Redis.from_url(self.redis_url).flushdb()
+        shutil.rmtree(self.mail_dir, ignore_errors=True)
