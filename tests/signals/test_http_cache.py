@@ -63,8 +63,8 @@ def test_cached_entries_are_versioned_keys_in_redis(owner, redis_server_url):
     owner.get(BASE)
     keys = [k.decode() for k in redis.Redis.from_url(redis_server_url).keys("*")]
     assert keys and all(k.startswith("ts:v1:") for k in keys if "trade-signal" in k)
-    assert any(k.startswith(f"ts:v1:trade-signals:user:{owner.user_id}:g") for k in keys)
-    assert any(k == f"ts:v1:gen:trade-signals:user:{owner.user_id}" for k in keys)
+    assert any(k.startswith(f"ts:v1:{{trade-signals:user:{owner.user_id}}}:g") for k in keys)
+    assert any(k == f"ts:v1:gen:{{trade-signals:user:{owner.user_id}}}" for k in keys)
 
 
 def test_no_cross_user_leak(owner, other, admin):

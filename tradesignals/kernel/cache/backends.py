@@ -2,6 +2,11 @@
 
 A backend only speaks to its store; failure handling, key prefixes on the API side and generations' lifetimes
 are CacheService's (tradesignals/kernel/cache/service.py). Keys here are already full (``ts:v1:`` prefixed).
+
+Key layout: a namespace's generation (``ts:v1:gen:{ns}``) and its entries (``ts:v1:{ns}:g<generation>:<suffix>``,
+stampede locks ``ts:v1:lock:{ns}:…``) share the hash tag ``{ns}``: on a Redis Cluster they live on one slot,
+which is what lets ``current`` read the generation and the entry under it in one script. Operations over several
+namespaces (``get_many``, ``generations``, ``incr_many``) are split per slot there and pipelined to the masters.
 """
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
+from tradesignals.kernel.redis_cluster import hash_tag, is_cluster
+
 PREFIX = "ts:v1:"
 _GEN = "gen:"
 
@@ -22,12 +29,17 @@ def _full(key: str) -> str:
 
 
 def _gen_key(namespace: str) -> str:
-    return f"{PREFIX}{_GEN}{namespace}"
+    return f"{PREFIX}{_GEN}{hash_tag(namespace)}"
+
+
+def _entry_head(namespace: str) -> str:
+    """What every entry key of ``namespace`` starts with, before its generation (API side, unprefixed)."""
+    return f"{hash_tag(namespace)}:g"
 
 
 def entry_key(namespace: str, generation: int, suffix: str) -> str:
     """The key of an entry of ``namespace`` written under ``generation`` (what ``CacheService.current`` reads)."""
-    return f"{namespace}:g{generation}:{suffix}"
+    return f"{_entry_head(namespace)}{generation}:{suffix}"
 
 
 def _fresh_generation() -> int:
@@ -51,6 +63,9 @@ class _Backend:
 
     def incr(self, key: str, delta: int, ttl: int) -> int:
         raise NotImplementedError
+
+    def incr_many(self, keys: list[str], delta: int, ttl: int) -> list[int]:
+        return [self.incr(key, delta, ttl) for key in keys]
 
     def generations(self, keys: list[str], ttl: int) -> list[int]:
         raise NotImplementedError
@@ -147,8 +162,15 @@ class RedisBackend(_Backend):
 
         return get_redis_connection(self.alias)
 
+    @staticmethod
+    def _mget(client, keys):
+        # One MGET on one Redis; on a cluster, one MGET per slot, pipelined to the masters in parallel.
+        return client.mget_nonatomic(keys) if is_cluster(client) else client.mget(keys)
+
     def get_many(self, keys):
-        raw = self._client().mget(keys)
+        if not keys:
+            return {}
+        raw = self._mget(self._client(), keys)
         # Only this service writes these keys (as django-redis itself does, values are pickles).
         return {key: pickle.loads(value)  # noqa: S301
                 for key, value in zip(keys, raw, strict=True) if value is not None}
@@ -163,14 +185,24 @@ class RedisBackend(_Backend):
         self._client().delete(key)
 
     def incr(self, key, delta, ttl):
-        pipe = self._client().pipeline()
+        pipe = self._client().pipeline(transaction=True)  # one key: one slot, a MULTI on a cluster too
         pipe.incrby(key, delta)
         pipe.expire(key, ttl)
         return int(pipe.execute()[0])
 
+    def incr_many(self, keys, delta, ttl):
+        """Every key moved on in one pipeline (on a cluster: one batch per master, sent in parallel)."""
+        if not keys:
+            return []
+        pipe = self._client().pipeline(transaction=False)
+        for key in keys:
+            pipe.incrby(key, delta)
+            pipe.expire(key, ttl)
+        return [int(value) for value in pipe.execute()[::2]]
+
     # One round trip for a cached read: the namespace's generation (created when missing, as ``generations``
-    # does) and the entry under it. The entry key is built inside the script from the generation, so this
-    # needs one Redis (not Redis Cluster, where undeclared keys may live on another shard).
+    # does) and the entry under it. The entry key is built inside the script from the generation; on a Redis
+    # Cluster that is allowed because it carries the generation key's hash tag ``{namespace}`` (same slot).
     _CURRENT_LUA = """
 local generation = redis.call('GET', KEYS[1])
 if not generation then
@@ -195,14 +227,14 @@ return {generation, redis.call('GET', ARGV[1] .. generation .. ARGV[2])}
 
     def generations(self, keys, ttl):
         client = self._client()
-        raw = client.mget(keys)
+        raw = self._mget(client, keys)
         missing = [key for key, value in zip(keys, raw, strict=True) if value is None]
         if missing:
-            pipe = client.pipeline()
+            pipe = client.pipeline(transaction=False)  # SET NX per key: each is atomic on its own
             for key in missing:
                 pipe.set(key, _fresh_generation(), ex=ttl, nx=True)
             pipe.execute()
-            raw = client.mget(keys)
+            raw = self._mget(client, keys)
         return [int(value or 0) for value in raw]
 
 

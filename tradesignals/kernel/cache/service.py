@@ -25,6 +25,7 @@ from tradesignals.kernel.cache.backends import (
     NullBackend,
     RedisBackend,
     _Backend,
+    _entry_head,
     _full,
     _gen_key,
 )
@@ -77,8 +78,8 @@ class CacheService:
     def _replay_bumps(self) -> None:
         with self._lock:
             pending, self._pending_bumps = self._pending_bumps, set()
-        for namespace in pending:
-            self.bump(namespace)
+        if pending:
+            self.bump_many(pending)
 
     # -- the API -----------------------------------------------------------------------------------
     def get(self, key: str) -> Any | None:
@@ -117,7 +118,7 @@ class CacheService:
     def current(self, namespace: str, suffix: str) -> tuple[int | None, Any | None]:
         """The namespace's generation and the entry at ``entry_key(namespace, generation, suffix)`` — one round
         trip on Redis (the hot path of every cached read). ``(None, None)`` when the cache is unavailable."""
-        head, tail = _full(f"{namespace}:g"), f":{suffix}"
+        head, tail = _full(_entry_head(namespace)), f":{suffix}"
         found = self._run(lambda: self.backend.current(_gen_key(namespace), head, tail, self._generation_ttl()),
                           None)
         return (None, None) if found is None else found
@@ -134,8 +135,15 @@ class CacheService:
                 self._pending_bumps.add(namespace)
 
     def bump_many(self, namespaces) -> None:
-        for namespace in dict.fromkeys(namespaces):
-            self.bump(namespace)
+        """Bump several namespaces in one pipeline (on a Redis Cluster: one batch per master, in parallel)."""
+        unique = list(dict.fromkeys(namespaces))
+        if not unique:
+            return
+        keys = [_gen_key(ns) for ns in unique]
+        result = self._run(lambda: self.backend.incr_many(keys, 1, self._generation_ttl()), None)
+        if result is None:
+            with self._lock:
+                self._pending_bumps.update(unique)
 
     def reset_state(self) -> None:
         """Forget breaker state and pending bumps (tests, and after a deliberate reconfiguration)."""
