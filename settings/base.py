@@ -84,6 +84,10 @@ MONGODB_ALIASES = {
 
 # --- Redis / cache ------------------------------------------------------------------------------
 REDIS_ENABLED = env_bool("REDIS_ENABLED", False)
+# Redis Cluster (e.g. ElastiCache cluster mode): REDIS_CLUSTER=true makes every Redis URL of this block (cache,
+# security, events) a cluster's seed node; a redis+cluster:// or rediss+cluster:// URL makes only that one a
+# cluster. A cluster has only database 0: a cluster URL naming another database is refused at start-up.
+REDIS_CLUSTER = env_bool("REDIS_CLUSTER", False)
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Security state (revocation, login counters) may live on its own Redis; it never ignores errors.
 SECURITY_REDIS_URL = env_str("SECURITY_REDIS_URL", REDIS_URL)
@@ -103,24 +107,41 @@ CACHE_STAMPEDE_LOCK_SECONDS = env_int("CACHE_STAMPEDE_LOCK_SECONDS", 5, minimum=
 CACHE_STAMPEDE_WAIT_MS = env_int("CACHE_STAMPEDE_WAIT_MS", 2000, minimum=0, maximum=10000)
 CACHE_PUBLIC_MAX_AGE = env_int("CACHE_PUBLIC_MAX_AGE", 10, minimum=0, maximum=3600)
 
-if REDIS_ENABLED:
-    _redis_options = {
-        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+
+def _redis_location(setting: str, url: str) -> tuple[str, dict]:
+    """The django-redis LOCATION and client OPTIONS for one Redis URL (a cluster's, or one server's)."""
+    from tradesignals.kernel import redis_cluster
+
+    try:
+        location, cluster = redis_cluster.parse_url(url, forced=REDIS_CLUSTER, setting=setting)
+    except redis_cluster.ClusterConfigurationError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    options = {
+        "CLIENT_CLASS": "tradesignals.kernel.redis_cluster.ClusterClient" if cluster
+        else "django_redis.client.DefaultClient",
         "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
         "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
     }
+    if cluster:
+        options["CONNECTION_FACTORY"] = "tradesignals.kernel.redis_cluster.ClusterConnectionFactory"
+    return location, options
+
+
+if REDIS_ENABLED:
+    _cache_location, _cache_options = _redis_location("REDIS_URL", REDIS_URL)
+    _security_location, _security_options = _redis_location("SECURITY_REDIS_URL", SECURITY_REDIS_URL)
     CACHES = {
         # The response cache: an outage is a miss, never an error.
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": True},
+            "LOCATION": _cache_location,
+            "OPTIONS": {**_cache_options, "IGNORE_EXCEPTIONS": True},
         },
         # Security state: errors propagate (→ 503), a revoked token is never accepted silently.
         "security": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": SECURITY_REDIS_URL,
-            "OPTIONS": dict(_redis_options),
+            "LOCATION": _security_location,
+            "OPTIONS": _security_options,
         },
     }
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
@@ -146,6 +167,11 @@ KAFKA_BOOTSTRAP_SERVERS = env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 # Streams need their own Redis connection: production points EVENT_REDIS_URL at a Redis with
 # maxmemory-policy noeviction (and persistence), so events are never evicted like cache entries.
 EVENT_REDIS_URL = env_str("EVENT_REDIS_URL", REDIS_URL)
+if EVENT_BUS == "redis":
+    _redis_location("EVENT_REDIS_URL", EVENT_REDIS_URL)  # a cluster URL naming a database fails here, not later
+if REDIS_CLUSTER and not REDIS_ENABLED and EVENT_BUS != "redis":
+    raise ImproperlyConfigured("REDIS_CLUSTER=true, but nothing uses Redis: set REDIS_ENABLED=true (cache and "
+                               "security store) or EVENT_BUS=redis, or drop REDIS_CLUSTER")
 EVENT_REDIS_TIMEOUT = float(env_str("EVENT_REDIS_TIMEOUT", "1.0"))
 EVENT_STREAM_MAXLEN = env_int("EVENT_STREAM_MAXLEN", 1_000_000, minimum=1000)  # approximate XADD MAXLEN
 EVENT_MAX_ATTEMPTS = env_int("EVENT_MAX_ATTEMPTS", 5, minimum=1, maximum=100)  # then dead-letter
