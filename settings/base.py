@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from settings.env import env_bool, env_duration, env_int, env_list, env_str
+from settings.env import env_bool, env_choice, env_duration, env_int, env_list, env_str
 from settings.storage import filesystem_media_storage, s3_media_storage
 from tradesignals import slices
 
@@ -77,6 +77,20 @@ MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/tradesignals")
 MONGODB_DB = env_str("MONGODB_DB", "tradesignals")
 MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 2000, minimum=100, maximum=60000)
 HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT_MS", 1000, minimum=50, maximum=10000) / 1000
+# Durable writes: every write and transaction acknowledged by a majority and journaled, retried once on a
+# failover (retryable writes and reads), reads of majority-committed data, transactions on a snapshot. The
+# embedded single-node server takes the same options (its majority is itself).
+_WRITE_CONCERN = env_str("MONGODB_WRITE_CONCERN", "majority").strip()
+if _WRITE_CONCERN != "majority":
+    _WRITE_CONCERN = env_int("MONGODB_WRITE_CONCERN", 1, minimum=1, maximum=50)
+MONGODB_WRITE_CONCERN = _WRITE_CONCERN
+MONGODB_WRITE_JOURNAL = env_bool("MONGODB_WRITE_JOURNAL", True)
+MONGODB_WRITE_TIMEOUT_MS = env_int("MONGODB_WRITE_TIMEOUT_MS", 10000, minimum=100, maximum=120000)
+MONGODB_RETRY_WRITES = env_bool("MONGODB_RETRY_WRITES", True)
+MONGODB_RETRY_READS = env_bool("MONGODB_RETRY_READS", True)
+MONGODB_READ_CONCERN = env_choice("MONGODB_READ_CONCERN", "majority", ("local", "available", "majority"))
+MONGODB_TRANSACTION_READ_CONCERN = env_choice("MONGODB_TRANSACTION_READ_CONCERN", "snapshot",
+                                              ("snapshot", "majority", "local"))
 # One alias per enabled slice; each may point elsewhere via MONGODB_URI_<ALIAS>.
 MONGODB_ALIASES = {
     s.db_alias: env_str(f"MONGODB_URI_{s.db_alias.upper()}", MONGODB_URI) for s in ENABLED_SLICES

@@ -49,6 +49,15 @@ def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int
     return result
 
 
+def env_choice(name: str, default: str, choices) -> str:
+    """One of ``choices``, exactly as spelled there (an operator's typo stops start-up, it is never guessed)."""
+    value = os.environ.get(name)
+    value = default if value is None or value.strip() == "" else value.strip()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     value = os.environ.get(name, default)
     return [item.strip() for item in value.split(",") if item.strip()]

@@ -47,7 +47,7 @@ from apps.users.models import (
     Profile,
     SignalState,
 )
-from tradesignals.kernel import events
+from tradesignals.kernel import events, mongo
 from tradesignals.kernel.clock import utcnow
 from tradesignals.kernel.errors import Conflict, ValidationFailed
 from tradesignals.kernel.identity import ROLES, Principal
@@ -247,7 +247,7 @@ def signal_count_apply(*, signal_id: str, owner_id: str, status: str, version: i
 
     def attempt() -> dict:
         try:
-            with client.start_session() as session, session.start_transaction():
+            with client.start_session() as session, session.start_transaction(**mongo.transaction_options()):
                 delta = _signal_transition(signal_id=signal_id, owner_id=owner_id, status=status,
                                            version=version, at_us=at_us, deleted=deleted, session=session)
                 if delta:
@@ -326,7 +326,7 @@ def _comment_counts_commit(transition: Callable[[object], Counter]) -> dict[str,
 
     def attempt() -> dict[str, int]:
         try:
-            with client.start_session() as session, session.start_transaction():
+            with client.start_session() as session, session.start_transaction(**mongo.transaction_options()):
                 deltas = {author: delta for author, delta in transition(session).items() if delta}
                 for author, delta in sorted(deltas.items()):
                     defaults = {name: value for name, value in _new_profile_son(author).items()

@@ -1,4 +1,10 @@
-"""MongoDB connections: one mongoengine alias per enabled slice, each with short timeouts."""
+"""MongoDB connections: one mongoengine alias per enabled slice, each with short timeouts and durable writes.
+
+Every client is made with the write concern (``MONGODB_WRITE_CONCERN``, journaled, bounded by
+``MONGODB_WRITE_TIMEOUT_MS``), the read concern and retryable reads and writes of the settings, so no write of
+the product is acknowledged before a majority holds it; ``transaction_options()`` is what every transaction
+starts with (snapshot reads, the same write concern).
+"""
 from __future__ import annotations
 
 import mongoengine
@@ -6,7 +12,9 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from django.conf import settings
 from mongoengine.connection import get_connection
+from pymongo.read_concern import ReadConcern
 from pymongo.uri_parser import parse_uri
+from pymongo.write_concern import WriteConcern
 
 
 def _db_name(uri: str) -> str:
@@ -27,7 +35,23 @@ def connect_alias(alias: str, uri: str) -> None:
         socketTimeoutMS=max(timeout * 5, 10_000),
         uuidRepresentation="standard",
         tz_aware=True,
+        **client_options(),
     )
+
+
+def client_options() -> dict:
+    """The durability options of every client (pymongo keyword arguments), from the settings."""
+    return {"w": settings.MONGODB_WRITE_CONCERN, "journal": settings.MONGODB_WRITE_JOURNAL,
+            "wTimeoutMS": settings.MONGODB_WRITE_TIMEOUT_MS, "retryWrites": settings.MONGODB_RETRY_WRITES,
+            "retryReads": settings.MONGODB_RETRY_READS, "readConcernLevel": settings.MONGODB_READ_CONCERN}
+
+
+def transaction_options() -> dict:
+    """``session.start_transaction(**transaction_options())``: a snapshot (by default) and the durable write
+    concern, whatever the session's client defaults are."""
+    return {"read_concern": ReadConcern(settings.MONGODB_TRANSACTION_READ_CONCERN),
+            "write_concern": WriteConcern(settings.MONGODB_WRITE_CONCERN, wtimeout=settings.MONGODB_WRITE_TIMEOUT_MS,
+                                          j=settings.MONGODB_WRITE_JOURNAL)}
 
 
 def connect_enabled_aliases(uri_override: str | None = None) -> None:

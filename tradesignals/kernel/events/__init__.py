@@ -95,6 +95,7 @@ def atomic(alias: str) -> Iterator[object]:
     """A MongoDB transaction on ``alias``; events published inside are committed with the change."""
     from mongoengine.connection import get_connection
 
+    from tradesignals.kernel import mongo
     from tradesignals.kernel.events import outbox
 
     if _current_tx.get() is not None:
@@ -105,7 +106,7 @@ def atomic(alias: str) -> Iterator[object]:
         tx = _Transaction(alias=alias, session=session)
         token = _current_tx.set(tx)
         try:
-            with session.start_transaction():
+            with session.start_transaction(**mongo.transaction_options()):
                 yield session
         finally:
             _current_tx.reset(token)
