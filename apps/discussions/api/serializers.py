@@ -75,6 +75,12 @@ class CommentInputSerializer(StrictInputSerializer):
     body = comment_body_field()
 
 
+class CommentUpdateInputSerializer(CommentInputSerializer):
+    """An edit sends the new body (a PATCH of the one field there is: it is required)."""
+
+    body_schema = {"required": ["body"]}
+
+
 class ReportInputSerializer(StrictInputSerializer):
     read_only_names = ("id", "comment_id", "thread_id", "reporter_id", "state", "created_at")
     reason = reason_field()

@@ -4,8 +4,10 @@ from django.urls import re_path
 from apps.discussions.api import views
 from tradesignals.kernel.drf.urls import api_route
 
-_ID = r"(?P<thread_id>[^/]+)"
-_CID = r"(?P<comment_id>[^/]+)"
+# Thread and comment ids are ObjectIds as the product spells them; anything else is the API's JSON 404, and no
+# id pattern overlaps a named route (``reports``, ``signals``, ``comments``).
+_ID = r"(?P<thread_id>[0-9a-f]{24})"
+_CID = r"(?P<comment_id>[0-9a-f]{24})"
 
 urlpatterns = [
     # The bare `/api/v1/discussions` reaches this route through the root URLconf's prefix delegate.

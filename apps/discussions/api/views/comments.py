@@ -137,10 +137,10 @@ class CommentDetailApi(APIView):
     @extend_schema(tags=[TAG], operation_id="discussions_comment_update", summary="Edit your comment",
                    description="Its author, within DISCUSSION_EDIT_WINDOW (15 minutes) of posting it; then 403. "
                                "`edited_at` is set.",
-                   request=s.CommentInputSerializer,
+                   request=s.CommentUpdateInputSerializer,
                    responses={200: s.CommentOutputSerializer, **error_responses(400, 401, 403, 404, 409, 429)})
     def patch(self, request, thread_id: str, comment_id: str):
-        serializer = s.CommentInputSerializer(data=request.data)
+        serializer = s.CommentUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comment = services.comment_update(thread_id=thread_id, comment_id=comment_id, actor=request.user,
                                           **serializer.validated_data)

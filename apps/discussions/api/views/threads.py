@@ -1,7 +1,7 @@
 """Threads: the forum list (and starting a thread), one thread, hiding it."""
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status as http
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -14,6 +14,9 @@ from tradesignals.kernel.drf.conditional import IF_NONE_MATCH, read_headers
 from tradesignals.kernel.drf.permissions import IsAdmin, IsAuthenticatedPrincipal
 from tradesignals.kernel.drf.schema import error_responses
 from tradesignals.kernel.errors import NotFound
+
+CREATED_LOCATION = OpenApiParameter("Location", {"type": "string", "format": "uri"}, OpenApiParameter.HEADER,
+                                    required=True, response=[201], description="The absolute URL of the new thread.")
 
 
 class ThreadListCreateApi(CachedPageMixin, APIView):
@@ -39,7 +42,7 @@ class ThreadListCreateApi(CachedPageMixin, APIView):
     @extend_schema(tags=[TAG], operation_id="discussions_threads_create", summary="Start a forum thread",
                    description="At most DISCUSSION_THREAD_RATE_MAX threads per DISCUSSION_THREAD_RATE_WINDOW (429); "
                                "the same body twice within DISCUSSION_DUPLICATE_WINDOW is a 409.",
-                   request=s.ThreadInputSerializer,
+                   request=s.ThreadInputSerializer, parameters=[CREATED_LOCATION],
                    responses={201: s.ThreadOutputSerializer, **error_responses(400, 401, 409, 429)})
     def post(self, request):
         serializer = s.ThreadInputSerializer(data=request.data)
