@@ -91,6 +91,9 @@ MONGODB_RETRY_READS = env_bool("MONGODB_RETRY_READS", True)
 MONGODB_READ_CONCERN = env_choice("MONGODB_READ_CONCERN", "majority", ("local", "available", "majority"))
 MONGODB_TRANSACTION_READ_CONCERN = env_choice("MONGODB_TRANSACTION_READ_CONCERN", "snapshot",
                                               ("snapshot", "majority", "local"))
+# Keyset lists: the plain index-range reader on MongoDB, the bounded time windows on the embedded server
+# (detected from buildInfo); force one with plain or windowed.
+MONGODB_KEYSET_READER = env_choice("MONGODB_KEYSET_READER", "auto", ("auto", "plain", "windowed"))
 # One alias per enabled slice; each may point elsewhere via MONGODB_URI_<ALIAS>.
 MONGODB_ALIASES = {
     s.db_alias: env_str(f"MONGODB_URI_{s.db_alias.upper()}", MONGODB_URI) for s in ENABLED_SLICES

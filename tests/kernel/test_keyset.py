@@ -1,10 +1,13 @@
-"""Windowed newest-first keyset reads return exactly what one sorted query would, page after page."""
+"""The windowed reader of the embedded server (``kernel.keyset_windowed``): its windows, its hints and their cost;
+what both readers return is tests/kernel/test_keyset_readers.py's shared suite."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from bson import ObjectId
 
-from tradesignals.kernel import keyset, mongo
+from tradesignals.kernel import keyset_windowed as keyset
+from tradesignals.kernel import mongo
+from tradesignals.kernel.keyset import equals
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -56,7 +59,7 @@ def test_pages_match_one_sorted_query_across_sparse_dense_and_tied_data(collecti
 
 def test_residual_filters_are_applied_without_losing_or_repeating_items(collection):
     collection.insert_many([{"kind": "a", "at": NOW - timedelta(minutes=i), "n": i} for i in range(400)])
-    residual = keyset.equals({"n": 7}) or (lambda raw: True)
+    residual = equals({"n": 7}) or (lambda raw: True)
     only_sevens = lambda raw: raw["n"] % 7 == 0  # noqa: E731
     for predicate in (residual, only_sevens):
         pages = walk(collection, query={"kind": "a"}, need=10, residual=predicate)

@@ -1,158 +1,100 @@
-"""Newest-first keyset reads in bounded time windows.
+"""Keyset reads: the next ``need`` documents of an index range after a position — the one way every list reads.
 
-A keyset page is "the next ``n`` documents of an index range, in index order". MongoDB walks the index
-and stops after ``n``; the embedded MongoDB-compatible server (secantus) does not push a ``limit`` into an
-index scan: it fetches and decodes *every* document of the equality prefix, then sorts and cuts (a cost
-that grows with the whole prefix, not with the page), and it falls back to a collection scan for a ``$or``
-keyset clause, for equality fields that are not exactly an index prefix, and walks the whole index when
-hinted. A bounded range on the order field, with the equality fields forming exactly a declared index
-prefix, it does serve from the index, at a cost proportional to the documents inside the range.
+``newest_first`` walks ``(field desc, _id desc)``, ``oldest_first`` ``(field asc, _id asc)``, each strictly after
+the position ``after`` = ``(field value, _id)``: first the ties at the position, then one range beyond it (two
+index-range queries, never a ``$or``). ``query`` holds the equality fields of an index ``(…, field, _id)``;
+``residual`` is a predicate applied here for filters outside the index prefix (with one, no server ``limit``:
+the cursor is read until enough documents matched).
 
-So reads ask for a time window below the position they continue from and size the next one from the density
-they observed, until they hold enough documents or the window passes ``FLOOR`` (then one open-ended query
-finishes the walk). A window that holds far more than the page needs is the expensive case, so each process
-also remembers, per query shape, where the newest matching documents were and how closely they were spaced
-(a *placement hint*, used for ``HINT_TTL``): a feed read again soon is one window holding about one page, even
-when its newest item is hours old. The hint only places and sizes windows; what a read returns never depends
-on it. On MongoDB the windowing is harmless: each window query is an index range scan that stops after its
-limit. Residual predicates (filters that are not part of the index prefix) are applied here, in Python, so
-the server query keeps its index shape.
+On a real MongoDB that is the whole story: each query is an index range scan that stops after its limit. The
+embedded server (secantus) decodes the whole equality prefix for such a query, so there newest-first reads go
+through the bounded time windows of ``kernel.keyset_windowed`` instead. Which reader serves is decided once
+per client from ``buildInfo`` (the embedded server answers ``secantusVersion``), or forced with
+``MONGODB_KEYSET_READER`` (``plain`` / ``windowed``). Both return exactly the same pages (one shared test suite).
 """
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from tradesignals.kernel.lru import BoundedLRU
+from django.conf import settings
 
-# Below this instant the last window is open-ended (no document of this product is older; a wrong guess
-# only costs one unbounded query at the end of a walk, never a wrong result).
-FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
-FIRST_WIDTH = timedelta(minutes=2)
-MAX_GROWTH = 8
-EMPTY_GENTLE = timedelta(hours=1)
-MIN_WIDTH = timedelta(milliseconds=1)  # BSON dates have millisecond precision
-# Aim each window at this many times the documents still missing (density varies along the index).
-HEADROOM = 1.5
-# A hint no older than the first window: everything inserted since it was taken lies inside that window anyway
-# (documents are stamped with the time of their insert), so using it never adds more than about a page.
-HINT_TTL = FIRST_WIDTH.total_seconds()
-HINT_SLOTS = 1024
+from tradesignals.kernel import keyset_windowed
+from tradesignals.kernel.keyset_windowed import forget_hints, value_at
+
+__all__ = ["PLAIN", "WINDOWED", "equals", "forget_hints", "newest_first", "oldest_first", "reader_for",
+           "value_at"]
+
+PLAIN, WINDOWED = "plain", "windowed"
+_readers: dict[int, str] = {}
+_lock = threading.Lock()
 
 
-@dataclass(frozen=True)
-class _Hint:
-    newest: datetime          # order value of the newest matching document seen
-    spacing: timedelta        # average distance between neighbouring matching documents near the top
-    taken: float              # time.monotonic() when it was recorded
+def reader_for(collection) -> str:
+    """``PLAIN`` or ``WINDOWED`` for the server behind ``collection`` (asked once per client)."""
+    forced = getattr(settings, "MONGODB_KEYSET_READER", "auto")
+    if forced != "auto":
+        return forced
+    client = collection.database.client
+    found = _readers.get(id(client))
+    if found is None:
+        info = client.admin.command("buildInfo")
+        found = WINDOWED if "secantusVersion" in info else PLAIN
+        with _lock:
+            _readers[id(client)] = found
+    return found
 
 
-_hints = BoundedLRU(HINT_SLOTS)
+def _read(collection, server_query: dict, sort, need: int, found: list, residual, observe) -> None:
+    if observe is not None:
+        observe(server_query)
+    cursor = collection.find(server_query).sort(sort)
+    if residual is None:
+        cursor = cursor.limit(need - len(found))
+    for raw in cursor:
+        if residual is None or residual(raw):
+            found.append(raw)
+            if len(found) >= need:
+                break
 
 
-def forget_hints() -> None:
-    """Drop every placement hint of this process (tests; a hint never changes a result, only its cost)."""
-    _hints.clear()
-
-
-def value_at(raw: dict, field: str) -> Any:
-    """The value of a (possibly dotted) field of a raw document."""
-    for part in field.split("."):
-        if not isinstance(raw, dict):
-            return None
-        raw = raw.get(part)
-    return raw
+def _walk(collection, *, query: dict, field: str, need: int, after, residual, observe, descending: bool) -> list:
+    direction = -1 if descending else 1
+    beyond = "$lt" if descending else "$gt"
+    sort = [(field, direction), ("_id", direction)]
+    found: list[dict] = []
+    if after is None:
+        _read(collection, dict(query), sort, need, found, residual, observe)
+    else:
+        moment, last_id = after
+        _read(collection, {**query, field: moment, "_id": {beyond: last_id}}, sort, need, found, residual, observe)
+        if len(found) < need:
+            _read(collection, {**query, field: {beyond: moment}}, sort, need, found, residual, observe)
+    return found[:need]
 
 
 def newest_first(collection, *, query: dict, field: str, need: int, after: tuple[datetime, Any] | None = None,
                  residual: Callable[[dict], bool] | None = None, residual_key: Hashable = None,
                  now: datetime | None = None, observe: Callable[[dict], None] | None = None) -> list[dict]:
     """Up to ``need`` raw documents matching ``query`` (and ``residual``) in ``(field desc, _id desc)`` order,
-    strictly after the position ``after`` = ``(field value, _id)``.
+    strictly after ``after``. ``residual_key`` and ``now`` only matter to the windowed reader (its placement
+    hints and its first window); ``observe`` is called with each server query (diagnostics and tests)."""
+    if reader_for(collection) == WINDOWED:
+        return keyset_windowed.newest_first(collection, query=query, field=field, need=need, after=after,
+                                            residual=residual, residual_key=residual_key, now=now, observe=observe)
+    return _walk(collection, query=query, field=field, need=need, after=after, residual=residual, observe=observe,
+                 descending=True)
 
-    ``query`` must hold only the equality fields of an index ``(…, field desc, _id desc)``. ``residual_key``
-    names what ``residual`` filters (hints are kept per residual shape; with a residual and no key, no hint is
-    used). ``observe`` is called with each server query (diagnostics and tests).
-    """
-    sort = [(field, -1), ("_id", -1)]
-    found: list[dict] = []
-    hint_key = None
-    if residual is None or residual_key is not None:
-        hint_key = (collection.full_name, field, repr(sorted(query.items())), residual_key)
-    hint = _hints.get(hint_key) if hint_key is not None else None
-    if hint is not None and time.monotonic() - hint.taken > HINT_TTL:
-        hint = None  # too old to bound what was inserted since (see HINT_TTL)
 
-    def run(server_query: dict) -> list[dict]:
-        if observe is not None:
-            observe(server_query)
-        cursor = collection.find(server_query).sort(sort)
-        if residual is None:
-            cursor = cursor.limit(need - len(found))
-        got = []
-        for raw in cursor:
-            if residual is None or residual(raw):
-                got.append(raw)
-                if len(found) + len(got) >= need:
-                    break
-        found.extend(got)
-        return got
-
-    def width_for(missing: int, spacing: timedelta) -> timedelta:
-        return spacing * (HEADROOM * missing)
-
-    # Windows are (lower, upper]: secantus loses documents sitting exactly on an inclusive *lower* bound of a
-    # descending index field, while exclusive lower and inclusive upper bounds are exact on both servers.
-    upper, upper_op = None, "$lte"
-    if after is not None:
-        moment, last_id = after
-        run({**query, field: moment, "_id": {"$lt": last_id}})  # ties at the position itself
-        upper, upper_op = moment, "$lt"
-    top = upper or now or datetime.now(UTC)
-    width = FIRST_WIDTH
-    lower = top - width
-    if hint is not None:
-        width = max(width_for(need - len(found), hint.spacing), MIN_WIDTH)
-        if upper is None:  # first page: reach down to just below where the newest page was last time
-            lower = min(top - FIRST_WIDTH, hint.newest - width)
-        else:
-            lower = top - width
-    while len(found) < need:
-        bounds = {}
-        if lower > FLOOR:
-            bounds["$gt"] = lower
-        if upper is not None:
-            bounds[upper_op] = upper
-        got = run({**query, field: bounds} if bounds else dict(query))
-        if "$gt" not in bounds:
-            break
-        missing = need - len(found)
-        span = (upper or top) - lower
-        if got:
-            # Density where the documents are: from the bottom of the window to its newest match (a window
-            # whose top part is empty — a quiet hour above older data — says nothing about the data below).
-            newest = value_at(got[0], field)
-            occupied = (newest - lower) if isinstance(newest, datetime) and newest > lower else span
-            occupied = max(occupied, MIN_WIDTH)
-            width = min(max(width_for(missing, occupied / len(got)), span / MAX_GROWTH), span * MAX_GROWTH)
-        else:
-            # Nothing here: jump further. Gently while the walk is young — the first window that reaches data
-            # holds everything between its bottom and that data's top, so a big jump over a short gap above a
-            # dense stretch costs more than a few empty windows — then fast, so an empty list ends quickly.
-            width = span * (2 if top - lower < EMPTY_GENTLE else MAX_GROWTH)
-        width = max(width, MIN_WIDTH)  # always move down (a width of 0 would repeat the same empty range)
-        upper, upper_op = lower, "$lte"
-        lower = upper - width
-    result = found[:need]
-    if hint_key is not None and after is None and len(result) >= 2:
-        newest, oldest = value_at(result[0], field), value_at(result[-1], field)
-        if isinstance(newest, datetime) and isinstance(oldest, datetime):
-            spacing = max((newest - oldest) / (len(result) - 1), MIN_WIDTH)
-            _hints.put(hint_key, _Hint(newest=newest, spacing=spacing, taken=time.monotonic()))
-    return result
+def oldest_first(collection, *, query: dict, field: str, need: int, after: tuple[datetime, Any] | None = None,
+                 residual: Callable[[dict], bool] | None = None,
+                 observe: Callable[[dict], None] | None = None) -> list[dict]:
+    """Up to ``need`` raw documents in ``(field asc, _id asc)`` order, strictly after ``after`` (the plain reader
+    on every server: the lists read this way — one thread's comments, the open reports — have small prefixes)."""
+    return _walk(collection, query=query, field=field, need=need, after=after, residual=residual, observe=observe,
+                 descending=False)
 
 
 def equals(expected: dict) -> Callable[[dict], bool] | None:
@@ -161,34 +103,3 @@ def equals(expected: dict) -> Callable[[dict], bool] | None:
         return None
     items = list(expected.items())
     return lambda raw: all(raw.get(key) == value for key, value in items)
-
-
-def oldest_first(collection, *, query: dict, field: str, need: int, after: tuple[datetime, Any] | None = None,
-                 residual: Callable[[dict], bool] | None = None) -> list[dict]:
-    """Up to ``need`` raw documents matching ``query`` (and ``residual``) in ``(field asc, _id asc)`` order,
-    strictly after ``after`` = ``(field value, _id)``: the ties at the position, then one range above it.
-
-    For lists whose equality prefix is small by nature (the comments of one thread, the open reports), read
-    on an index ``(…, field, _id)``; no ``$or`` (the embedded server scans the collection for one).
-    """
-    sort = [(field, 1), ("_id", 1)]
-    found: list[dict] = []
-
-    def run(server_query: dict) -> None:
-        cursor = collection.find(server_query).sort(sort)
-        if residual is None:
-            cursor = cursor.limit(need - len(found))
-        for raw in cursor:
-            if residual is None or residual(raw):
-                found.append(raw)
-                if len(found) >= need:
-                    break
-
-    if after is None:
-        run(dict(query))
-    else:
-        moment, last_id = after
-        run({**query, field: moment, "_id": {"$gt": last_id}})
-        if len(found) < need:
-            run({**query, field: {"$gt": moment}})
-    return found[:need]
