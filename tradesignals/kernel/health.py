@@ -10,6 +10,7 @@ Each check says whether it is ``critical``:
   a slowdown. Its failure answers 200 with ``"status": "degraded"`` and the check marked failing.
   When the cache and the security store are the same Redis server, its outage *is* a security outage: the
   cache check is then critical too.
+- On a Redis Cluster a Redis check pings every master (a key on a master that does not answer fails).
 - Draining (SIGTERM) answers 503 ``"draining"`` whatever the checks say.
 """
 from __future__ import annotations
@@ -55,7 +56,9 @@ def _timed(check, critical: bool) -> dict:
 def _redis_ping(alias: str):
     from django_redis import get_redis_connection
 
-    return lambda: get_redis_connection(alias).ping()
+    from tradesignals.kernel.redis_cluster import ping
+
+    return lambda: ping(get_redis_connection(alias))
 
 
 def _mongo_ping(alias: str):

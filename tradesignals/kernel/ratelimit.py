@@ -24,6 +24,7 @@ from django_ratelimit.core import get_usage
 from tradesignals.kernel import revocation, tokens
 from tradesignals.kernel.errors import ApplicationError, RateLimited, ServiceUnavailable, error_response
 from tradesignals.kernel.identity import Principal
+from tradesignals.kernel.redis_cluster import is_cluster
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +159,8 @@ def _gateway_hit(request, identity: GatewayIdentity) -> int | None:
 
     One round trip on Redis (pipelined ``INCR`` + ``EXPIRE``): this runs on every API request. For a
     verified token the same round trip also reads its revocation state (same ``security`` store), which the
-    authentication class then uses instead of asking again.
+    authentication class then uses instead of asking again. On a Redis Cluster the pipeline is split per master and sent
+    to all of them in parallel: still one round trip of latency.
     """
     period = max(1, settings.RATE_LIMIT_WINDOW_MS // 1000)
     now = int(time.time())
@@ -168,17 +170,25 @@ def _gateway_hit(request, identity: GatewayIdentity) -> int | None:
     if _is_redis(store):
         from django_redis import get_redis_connection
 
-        pipe = get_redis_connection(settings.RATELIMIT_USE_CACHE).pipeline(transaction=False)
+        connection = get_redis_connection(settings.RATELIMIT_USE_CACHE)
+        cluster = is_cluster(connection)
+        pipe = connection.pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, period + 5)
         revocation_keys = None
         if claims is not None and settings.RATELIMIT_USE_CACHE == revocation.STORE_ALIAS:
             revocation_keys = revocation.keys_for(Principal.from_claims(claims))
-            pipe.mget([store.client.make_key(k) for k in revocation_keys])
+            made = [store.client.make_key(k) for k in revocation_keys]
+            if cluster:  # the keys hash to different slots: one GET each, every master gets its own in parallel
+                for made_key in made:
+                    pipe.get(made_key)
+            else:
+                pipe.mget(made)
         results = pipe.execute()
         count = int(results[0])
         if revocation_keys is not None:
-            found = {k: store.client.decode(v) for k, v in zip(revocation_keys, results[2], strict=True)
+            values = results[2:] if cluster else results[2]
+            found = {k: store.client.decode(v) for k, v in zip(revocation_keys, values, strict=True)
                      if v is not None}
             setattr(request, VERIFIED_ATTR, replace(getattr(request, VERIFIED_ATTR), revocation=found))
     else:

@@ -87,6 +87,16 @@ def is_cluster(client: Any) -> bool:
     return isinstance(client, RedisCluster)
 
 
+def ping(client: Any) -> bool:
+    """PING one Redis, or every master of a cluster (what readiness needs: any master may hold a key we read)."""
+    if is_cluster(client):
+        from redis.cluster import RedisCluster
+
+        replies = client.ping(target_nodes=RedisCluster.PRIMARIES)
+        return all(replies.values()) if isinstance(replies, dict) else bool(replies)
+    return bool(client.ping())
+
+
 _clusters: dict[tuple, Any] = {}
 _clusters_lock = threading.Lock()
 

@@ -254,22 +254,10 @@ def _where(url: str) -> str:
     return f"{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or '/0'}"
 
 
-def check_redis_eviction_policy(url: str, *, allow_eviction: bool = False,
-                                timeout: float = CHECK_TIMEOUT_SECONDS) -> str | None:
-    """Refuse (``ImproperlyConfigured``) a security Redis that may evict keys; return its policy.
-
-    Runs at start-up (tradesignals/kernel/apps.py, when ``SECURITY_REDIS_CHECK_AT_START``). The policy comes from
-    ``CONFIG GET``, or ``INFO memory`` where ``CONFIG`` is not permitted. When neither answers (both renamed or
-    refused by ACLs), or Redis is unreachable right now —
-    start-up goes on with one WARNING naming the fix: the operator must then make sure of it themselves.
-    """
-    if allow_eviction:
-        return None
+def _policy(client) -> tuple[str | None, str]:
+    """One Redis's ``maxmemory-policy`` (``None`` with the reason when it cannot be read)."""
     import redis
-    from django.core.exceptions import ImproperlyConfigured
 
-    where = _where(url)
-    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
         try:
             policy = (client.config_get("maxmemory-policy") or {}).get("maxmemory-policy")
@@ -277,29 +265,85 @@ def check_redis_eviction_policy(url: str, *, allow_eviction: bool = False,
             # Managed services (ElastiCache, ACLs) refuse CONFIG but answer INFO, which reports the policy too.
             policy = (client.info("memory") or {}).get("maxmemory_policy")
     except redis.ResponseError as exc:
-        reason = f"neither CONFIG GET nor INFO is permitted ({str(exc)[:80]})"
-        policy = None
+        return None, f"neither CONFIG GET nor INFO is permitted ({str(exc)[:80]})"
     except redis.RedisError as exc:
-        reason = f"Redis is unreachable ({exc.__class__.__name__})"
-        policy = None
-    else:
-        reason = "the server did not report maxmemory-policy"
+        return None, f"Redis is unreachable ({exc.__class__.__name__})"
+    if isinstance(policy, bytes):
+        policy = policy.decode()
+    return policy, "the server did not report maxmemory-policy"
+
+
+def _cluster_policies(url: str, timeout: float) -> dict[str, tuple[str | None, str]]:
+    """``maxmemory-policy`` of every master of the cluster a seed URL names (``{where: (policy, reason)}``)."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.cluster import RedisCluster
+    from redis.retry import Retry
+
+    try:
+        client = RedisCluster.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout,
+                                       retry=Retry(NoBackoff(), 0))
+    except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
+        return {_where(url): (None, f"Redis is unreachable ({exc.__class__.__name__})")}
+    try:
+        return {node.name: _policy(client.get_redis_connection(node)) for node in client.get_primaries()}
     finally:
         client.close()
-    if policy is None:
+
+
+def check_redis_eviction_policy(url: str, *, allow_eviction: bool = False,
+                                timeout: float = CHECK_TIMEOUT_SECONDS, cluster: bool | None = None) -> str | None:
+    """Refuse (``ImproperlyConfigured``) a security Redis that may evict keys; return its policy.
+
+    Runs at start-up (tradesignals/kernel/apps.py, when ``SECURITY_REDIS_CHECK_AT_START``). The policy comes from
+    ``CONFIG GET``, or ``INFO memory`` where ``CONFIG`` is not permitted. When neither answers (both renamed or
+    refused by ACLs), or Redis is unreachable right now —
+    start-up goes on with one WARNING naming the fix: the operator must then make sure of it themselves.
+    On a Redis Cluster (``cluster``; by default a ``+cluster`` URL or ``REDIS_CLUSTER``) every master is asked:
+    any one that evicts is refused, as any one holds a share of the revocations.
+    """
+    if allow_eviction:
+        return None
+    import redis
+    from django.core.exceptions import ImproperlyConfigured
+
+    from tradesignals.kernel.redis_cluster import parse_url
+
+    if cluster is None:
+        from django.conf import settings
+
+        url, cluster = parse_url(url, forced=getattr(settings, "REDIS_CLUSTER", False), setting="SECURITY_REDIS_URL")
+    elif cluster:
+        url, _ = parse_url(url, forced=True, setting="SECURITY_REDIS_URL")
+    where = _where(url)
+    if cluster:
+        found = _cluster_policies(url, timeout)
+    else:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        try:
+            found = {where: _policy(client)}
+        finally:
+            client.close()
+    unknown = {node: reason for node, (policy, reason) in found.items() if policy is None}
+    if unknown:
+        node, reason = next(iter(unknown.items()))
         logger.warning(
             "security Redis %s: eviction policy not verified, %s. Revoked tokens and rate-limit counters must "
             "never be evicted: make sure that Redis runs with maxmemory-policy %s, or set "
-            "SECURITY_REDIS_ALLOW_EVICTION=true to accept the risk.", where, reason, SAFE_POLICY,
-            extra={"security_redis": where},
+            "SECURITY_REDIS_ALLOW_EVICTION=true to accept the risk.", node, reason, SAFE_POLICY,
+            extra={"security_redis": node},
         )
-        return None
-    if policy != SAFE_POLICY:
+    evicting = {node: policy for node, (policy, _) in found.items() if policy is not None and policy != SAFE_POLICY}
+    if evicting:
+        node, policy = next(iter(evicting.items()))
+        named = where if node == where else f"{where}, master {node}"
         raise ImproperlyConfigured(
-            f"SECURITY_REDIS_URL ({where}) has maxmemory-policy {policy}: under memory pressure Redis would evict "
+            f"SECURITY_REDIS_URL ({named}) has maxmemory-policy {policy}: under memory pressure Redis would evict "
             "revoked tokens (a logged-out token would work again) and rate-limit counters (every security key "
             f"has a TTL, so volatile-* policies evict them too). Run that Redis with maxmemory-policy {SAFE_POLICY} "
             f"(redis-server --maxmemory-policy {SAFE_POLICY}, or CONFIG SET maxmemory-policy {SAFE_POLICY}), point "
             "SECURITY_REDIS_URL at one that does, or set SECURITY_REDIS_ALLOW_EVICTION=true to accept the risk."
         )
-    return policy
+    if unknown:
+        return None
+    return SAFE_POLICY

@@ -5,9 +5,16 @@ Stream ``<EVENT_STREAM_PREFIX><type>``; group = the consuming app's name; dead l
 (or it was dead-lettered). A failed or abandoned message stays pending and is reclaimed with XAUTOCLAIM
 once idle for ``EVENT_RETRY_IDLE_MS``; after ``EVENT_MAX_ATTEMPTS`` failed runs it is dead-lettered.
 Uses its own connection (``EVENT_REDIS_URL``): production points it at a noeviction Redis.
+
+On a Redis Cluster (``REDIS_CLUSTER=true`` or a ``redis+cluster://`` URL) every stream of the deployment shares
+one hash tag: the prefix becomes ``{ts:events}:`` unless it already carries a tag. One slot means one
+``XREADGROUP`` still blocks on all of a consumer's streams at once and dead-lettering (``XADD`` to the
+dead-letter stream + ``XACK``) stays one ``MULTI``; the bus's throughput is then one master's (scale out with
+``EVENT_BUS=kafka``). A single Redis keeps the names as they are.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -20,31 +27,52 @@ from django.conf import settings
 from tradesignals.kernel.events.backends import Backend, BrokerUnavailable, SendResult, Verdict
 from tradesignals.kernel.events.backends.inprocess import handlers_for
 from tradesignals.kernel.events.processing import process
+from tradesignals.kernel.redis_cluster import cluster_client, has_hash_tag, parse_url
 
 logger = logging.getLogger("tradesignals.events")
 _clients: dict[tuple, redis.Redis] = {}
 _lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=8)
+def _location(url: str, forced: bool) -> tuple[str, bool]:
+    return parse_url(url, forced=forced, setting="EVENT_REDIS_URL")
+
+
+def _on_cluster() -> tuple[str, bool]:
+    return _location(settings.EVENT_REDIS_URL, bool(getattr(settings, "REDIS_CLUSTER", False)))
+
+
 def client(*, block_ms: int = 0) -> redis.Redis:
-    """A pooled client for the events Redis; ``block_ms`` widens the read timeout for blocking reads."""
+    """A pooled client for the events Redis (a ``RedisCluster`` on a cluster); ``block_ms`` widens the read
+    timeout for blocking reads."""
     timeout = settings.EVENT_REDIS_TIMEOUT + block_ms / 1000
-    key = (settings.EVENT_REDIS_URL, timeout)
+    url, cluster = _on_cluster()
+    options = {"socket_connect_timeout": settings.EVENT_REDIS_TIMEOUT, "socket_timeout": timeout,
+               "health_check_interval": 30}
+    if cluster:
+        return cluster_client(url, **options)
+    key = (url, timeout)
     with _lock:
         if key not in _clients:
-            _clients[key] = redis.Redis.from_url(
-                settings.EVENT_REDIS_URL, socket_connect_timeout=settings.EVENT_REDIS_TIMEOUT,
-                socket_timeout=timeout, health_check_interval=30,
-            )
+            _clients[key] = redis.Redis.from_url(url, **options)
         return _clients[key]
 
 
+def _prefix() -> str:
+    prefix = settings.EVENT_STREAM_PREFIX
+    if _on_cluster()[1] and not has_hash_tag(prefix):
+        # Every stream and dead-letter stream on one slot (see the module docstring).
+        return "{" + prefix.rstrip(":") + "}:"
+    return prefix
+
+
 def stream_name(event_type: str) -> str:
-    return f"{settings.EVENT_STREAM_PREFIX}{event_type}"
+    return f"{_prefix()}{event_type}"
 
 
 def dead_letter_stream(app: str) -> str:
-    return f"{settings.EVENT_STREAM_PREFIX}dead-letter:{app}"
+    return f"{_prefix()}dead-letter:{app}"
 
 
 class RedisStreamsBackend(Backend):
