@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 boundaries: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/python manage.py check_indexes --embedded
 
 # tests/run.sh installs the Debian packages the tests drive (nginx, chromium, redis-server) when missing and
 # allowed, and starts Redis on 127.0.0.1:6379 for the run when nothing answers there.
