@@ -57,6 +57,16 @@ def test_the_schema_has_secured_and_public_operations():
     assert len(_operations(True)) >= 15 and len(_operations(False)) >= 3
 
 
+def test_every_discussions_write_needs_a_token_and_its_reads_are_public():
+    """Posting, editing, deleting, reporting and moderating need a caller; reading threads and comments does not
+    (docs/discussions.md), except the administrators' report queue."""
+    secured = {op for op in _operations(True) if op[1].startswith("/api/v1/discussions")}
+    public = {op for op in _operations(False) if op[1].startswith("/api/v1/discussions")}
+    reports = ("GET", "/api/v1/discussions/reports")
+    assert len(secured) == 14 and reports in secured and all(method != "GET" for method, _ in secured - {reports})
+    assert public and all(method == "GET" for method, _ in public)
+
+
 @pytest.mark.parametrize("operation", _operations(True))
 def test_no_token_is_401_not_authenticated(client, operation):
     response = _call(client, *operation, {})

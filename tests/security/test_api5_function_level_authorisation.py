@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.security.routes import all_routes, api_operations, concrete
+from tests.support.discussions import BASE as DISCUSSIONS
+from tests.support.discussions import comment, report, start_thread
 from tests.support.errors import assert_error
 from tests.support.signals import BASE
 from tradesignals.kernel.drf.permissions import IsAdmin
@@ -20,6 +22,12 @@ ADMIN_CASES: dict[tuple[str, str], dict | None] = {
     ("GET", "/api/v1/trade-signals/admin"): None,
     ("PATCH", "/api/v1/trade-signals/{signal_id}/status"): {"status": "approved", "reason": "ok"},
     ("GET", "/api/v1/users"): None,
+    ("GET", f"{DISCUSSIONS}/reports"): None,
+    ("POST", f"{DISCUSSIONS}/reports/{{report_id}}/dismiss"): {},
+    ("POST", f"{DISCUSSIONS}/{{thread_id}}/hide"): {"reason": "Off topic"},
+    ("POST", f"{DISCUSSIONS}/{{thread_id}}/unhide"): {},
+    ("POST", f"{DISCUSSIONS}/{{thread_id}}/comments/{{comment_id}}/hide"): {"reason": "Abusive"},
+    ("POST", f"{DISCUSSIONS}/{{thread_id}}/comments/{{comment_id}}/unhide"): {},
 }
 
 
@@ -132,3 +140,65 @@ def test_console_pages_send_anonymous_to_login_and_refuse_users(client, path, se
 
 def test_console_routes_are_enumerated():
     assert len(console_routes()) >= 5
+
+
+@pytest.mark.parametrize("path", console_routes())
+def test_console_forms_refuse_users_and_anonymous(client, path, settings):
+    """A posted console form is refused before the page's view runs: the login page for anonymous callers,
+    403 for users (405 where the page takes no form at all)."""
+    from tests.support.tokens import make_token
+
+    target = concrete(path)
+    form = {"action": "hide_thread", "thread_id": "a" * 24, "reason": "Forged"}
+    anonymous = client.post(target, form)
+    assert anonymous.status_code == 405 or (anonymous.status_code in (302, 303) and
+                                            anonymous["Location"].startswith("/auth/login/"))
+    client.cookies[settings.AUTH_ACCESS_COOKIE] = make_token(role="user")
+    assert client.post(target, form).status_code in (403, 405)
+
+
+@pytest.mark.parametrize("path", console_routes())
+def test_console_forms_need_the_csrf_token_even_from_an_admin(path, settings, owner, admin):
+    """The console authenticates by cookie, so a form posted from another site carries the admin's cookie: without
+    the page's CSRF token it is refused and changes nothing."""
+    from django.test import Client
+
+    from tests.support.tokens import make_token
+
+    thread = start_thread(owner)
+    browser = Client(enforce_csrf_checks=True)
+    browser.cookies[settings.AUTH_ACCESS_COOKIE] = make_token(admin.user_id, role="admin")
+    target = concrete(path, thread_id=thread["id"])
+    forged = browser.post(target, {"action": "hide_thread", "thread_id": thread["id"], "reason": "Forged"})
+    assert forged.status_code in (403, 405), forged.status_code
+    assert admin.get(f"{DISCUSSIONS}/{thread['id']}").json()["hidden"] is False
+    if path == "/console/discussions/threads/{thread_id}/":  # the same form with its token goes through
+        page = browser.get(target)
+        token = page.content.decode().split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+        posted = browser.post(target, {"action": "hide_thread", "thread_id": thread["id"], "reason": "Real",
+                                       "csrfmiddlewaretoken": token})
+        assert posted.status_code == 303, posted.status_code
+        assert admin.get(f"{DISCUSSIONS}/{thread['id']}").json()["hidden"] is True
+
+
+def test_a_user_posting_the_consoles_moderation_forms_changes_nothing(client, settings, owner, other, admin):
+    from tests.support.tokens import make_token
+
+    thread = start_thread(owner)
+    reply = comment(owner, thread["id"])
+    filed = report(other, reply["id"])
+    forms = [
+        ("/console/discussions/", {"action": "dismiss", "report_id": filed["id"]}),
+        ("/console/discussions/", {"action": "hide_comment", "thread_id": thread["id"], "comment_id": reply["id"],
+                                   "reason": "Forged"}),
+        (f"/console/discussions/threads/{thread['id']}/", {"action": "hide_thread", "thread_id": thread["id"],
+                                                           "reason": "Forged"}),
+    ]
+    for caller in (owner, other):
+        client.cookies[settings.AUTH_ACCESS_COOKIE] = make_token(caller.user_id, role="user")
+        for page, form in forms:
+            assert client.post(page, form).status_code == 403, (page, form)
+    assert admin.get(f"{DISCUSSIONS}/{thread['id']}").json()["hidden"] is False
+    assert admin.get(f"{DISCUSSIONS}/{thread['id']}/comments/{reply['id']}").json()["hidden"] is False
+    assert [(r["id"], r["state"]) for r in admin.get(f"{DISCUSSIONS}/reports").json()["results"]] == [
+        (filed["id"], "open")]

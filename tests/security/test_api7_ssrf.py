@@ -30,3 +30,12 @@ def test_an_https_url_is_stored_verbatim_and_never_fetched(owner):
     # An address nothing listens on: if the server fetched it, the request would fail or hang.
     url = "https://127.0.0.1:9/never-fetched.png"
     assert owner.create(image_url=url)["image_url"] == url
+
+
+def test_a_url_in_a_discussion_post_is_text_never_fetched(owner):
+    from tests.support.discussions import comment, start_thread
+
+    url = "https://127.0.0.1:9/never-fetched.png http://169.254.169.254/latest/meta-data/"
+    thread = start_thread(owner, body=f"See {url}")
+    assert thread["body"] == f"See {url}"
+    assert comment(owner, thread["id"], body=url)["body"] == url

@@ -76,7 +76,7 @@ def test_production_redirects_plain_http_but_probes_stay_plain(prod_server):
 
 @pytest.mark.cluster
 @pytest.mark.parametrize("path", ["/api/v1/trade-signals/public", "/api/v1/auth/me", "/api/v1/nowhere",
-                                  "/auth/login/"])
+                                  "/auth/login/", "/api/v1/discussions", "/api/v1/discussions/reports"])
 def test_security_headers_on_every_kind_of_response(prod_server, path):
     response = requests.get(f"{prod_server.url}{path}", headers=HTTPS, timeout=5)
     headers = response.headers

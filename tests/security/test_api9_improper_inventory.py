@@ -19,10 +19,13 @@ EXCLUDED = {
     "/console/signals/{signal_id}/": "admin console",
     "/console/reviewed/": "admin console",
     "/console/overview/": "admin console",
+    "/console/discussions/": "admin console (moderation: open reports, recent comments)",
+    "/console/discussions/threads/{thread_id}/": "admin console (one thread as administrators see it)",
+    "/console/discussions/signals/{signal_id}/": "admin console (a signal's comments, framed by its signal page)",
     "/media/{key}": "uploaded image files (file system backend; the gateway or a CDN serves them in deployment)",
 }
 # The bare slice prefixes delegate to the collection route of the same path (documented once).
-DELEGATES = {"/api/v1/auth", "/api/v1/users", "/api/v1/trade-signals"}
+DELEGATES = {"/api/v1/auth", "/api/v1/users", "/api/v1/trade-signals", "/api/v1/discussions"}
 
 
 def _schema(client) -> dict:
@@ -62,10 +65,41 @@ def test_every_documented_operation_documents_its_errors(client):
         for method, operation in item.items():
             codes = set(operation["responses"])
             assert {"429", "503"} <= codes, (method, path, codes)
-            for code in codes - {"200", "201", "204", "304"}:
+            for code in codes - {"200", "201", "202", "204", "304"}:
                 ref = operation["responses"][code]["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith("/ErrorEnvelope"), (method, path, code)
 
 
 def test_the_schema_lists_only_v1_paths(client):
     assert all(path.startswith("/api/v1/") for path in _schema(client)["paths"])
+
+
+def test_every_discussions_operation_is_documented(client):
+    """The discussions slice as docs/discussions.md lists it: each operation in the schema, with its errors."""
+    paths = _schema(client)["paths"]
+    base = "/api/v1/discussions"
+    expected = {
+        ("get", base), ("post", base),
+        ("get", f"{base}/{{thread_id}}"), ("patch", f"{base}/{{thread_id}}"), ("delete", f"{base}/{{thread_id}}"),
+        ("get", f"{base}/{{thread_id}}/comments"), ("post", f"{base}/{{thread_id}}/comments"),
+        ("get", f"{base}/{{thread_id}}/comments/{{comment_id}}"),
+        ("patch", f"{base}/{{thread_id}}/comments/{{comment_id}}"),
+        ("delete", f"{base}/{{thread_id}}/comments/{{comment_id}}"),
+        ("get", f"{base}/signals/{{signal_id}}/comments"), ("post", f"{base}/signals/{{signal_id}}/comments"),
+        ("post", f"{base}/comments/{{comment_id}}/report"),
+        ("get", f"{base}/reports"), ("post", f"{base}/reports/{{report_id}}/dismiss"),
+        ("post", f"{base}/{{thread_id}}/hide"), ("post", f"{base}/{{thread_id}}/unhide"),
+        ("post", f"{base}/{{thread_id}}/comments/{{comment_id}}/hide"),
+        ("post", f"{base}/{{thread_id}}/comments/{{comment_id}}/unhide"),
+    }
+    documented = {(method, path) for path, item in paths.items() if path.startswith(base)
+                  for method in item if method in ("get", "post", "put", "patch", "delete")}
+    assert documented == expected
+    for method, path in expected:
+        operation = paths[path][method]
+        assert "discussions" in operation.get("tags", []), (method, path)
+        assert operation.get("summary"), (method, path)
+        if "{" in path:
+            assert "404" in operation["responses"], (method, path)
+        if method != "get":
+            assert "401" in operation["responses"], (method, path)

@@ -21,6 +21,8 @@ from django.conf import settings as django_settings
 from drf_spectacular.generators import SchemaGenerator
 
 from tests.security.routes import api_operations, concrete
+from tests.support.discussions import BASE as DISCUSSIONS
+from tests.support.discussions import approved_signal, comment, report, start_thread, text
 from tests.support.signals import BASE, VALID
 from tradesignals.kernel.drf.permissions import IsAdmin
 
@@ -64,6 +66,15 @@ BASE_BODIES = {
     "auth_refresh": {"refresh": "not-a-token"},
     "auth_verify": {},
     "auth_admin_user_update": {"role": "user"},
+    # Posts get a fresh text each time (the same text again within a minute is refused as a duplicate).
+    "discussions_threads_create": lambda: {"title": "Breakout retest", "body": text("Where does the stop go?")},
+    "discussions_thread_update": {"title": "An edited title"},
+    "discussions_comments_create": lambda: {"body": text()},
+    "discussions_signal_comments_create": lambda: {"body": text()},
+    "discussions_comment_update": {"body": "An edited comment."},
+    "discussions_comment_report": {"reason": "Looks like spam"},
+    "discussions_thread_hide": {"reason": "Off topic"},
+    "discussions_comment_hide": {"reason": "Abusive"},
 }
 
 # Headers of the base request: a delete names a version that never matches, so it is refused (412) on every
@@ -134,7 +145,10 @@ class Target:
             assert self.operation_id in BASE_BODIES, f"add a base body for {self.operation_id}"
 
     def base_body(self) -> bytes | None:
-        return json.dumps(BASE_BODIES[self.operation_id]).encode() if self.has_body else None
+        if not self.has_body:
+            return None
+        body = BASE_BODIES[self.operation_id]
+        return json.dumps(body() if callable(body) else body).encode()
 
     def call(self, *, path: str | None = None, query: str = "", body: bytes | None = None, headers=None):
         extra = self.caller._headers(None)
@@ -174,16 +188,36 @@ def frozen_heap():
 
 @pytest.fixture(autouse=True)
 def no_request_budget(settings):
-    """The per-client request budget would answer 429 after a few hundred requests, hiding the cost measured."""
+    """The per-client request budget (and the per-user posting budgets of the discussions) would answer 429
+    after a few hundred requests, hiding the cost measured."""
     settings.RATE_LIMIT_MAX = 10**9
+    for kind in ("THREAD", "COMMENT", "REPORT"):
+        setattr(settings, f"DISCUSSION_{kind}_RATE_MAX", 10**9)
+
+
+def _discussion_ids(method: str, path: str, *, owner, other, admin) -> dict:
+    """Real ids for a discussions operation, chosen so that every repetition of the base request does the same
+    work: the caller (``owner``, or ``admin`` on admin routes) edits their own thread and comment, reports
+    ``other``'s comment, and deletes what is ``other``'s (a 403 each time, so it stays for the next call)."""
+    ids = {"signal_id": approved_signal(owner=owner, admin=admin)["id"]}
+    deleting = method == "DELETE"
+    author = other if deleting else owner
+    thread = start_thread(author)
+    reply = comment(other if deleting or "report" in path else author, thread["id"])
+    ids.update(thread_id=thread["id"], comment_id=reply["id"])
+    if "{report_id}" in path:
+        ids["report_id"] = report(owner, comment(other, thread["id"])["id"])["id"]
+    return ids
 
 
 @pytest.fixture
-def target(request, owner, admin):
+def target(request, owner, other, admin):
     method, path, view = request.param
     caller = admin if any(issubclass(p, IsAdmin) for p in getattr(view, "permission_classes", [])) else owner
     ids = {}
-    if "{signal_id}" in path:
+    if path.startswith(DISCUSSIONS):
+        ids = _discussion_ids(method, path, owner=owner, other=other, admin=admin)
+    elif "{signal_id}" in path:
         ids["signal_id"] = owner.create()["id"]
     if "{user_id}" in path:
         ids["user_id"] = owner.user_id
@@ -232,6 +266,16 @@ def test_every_body_field_and_query_parameter_is_enumerated():
     fields = sum(len(_body_fields(method, path)) for method, path, _ in _BODY_OPERATIONS)
     params = sum(len(_parameters(method, path, "query")) for method, path, _ in _QUERY_OPERATIONS)
     assert fields >= 20 and params >= 25, "the schema lost its fields or parameters"
+
+
+def test_the_discussions_fields_and_parameters_are_enumerated():
+    ours = [op for op in OPERATIONS if op[1].startswith(DISCUSSIONS)]
+    fields = {name for method, path, _ in ours for name in _body_fields(method, path)}
+    params = {(where, p["name"]) for method, path, _ in ours for where in ("query", "path", "header")
+              for p in _parameters(method, path, where)}
+    assert len(ours) == 19 and fields == {"title", "body", "reason"}
+    assert {("query", "limit"), ("query", "cursor"), ("query", "signal_id"), ("path", "thread_id"),
+            ("path", "comment_id"), ("path", "signal_id"), ("path", "report_id"), ("header", "If-None-Match")} <= params
 
 
 @pytest.mark.parametrize("target", _BODY_OPERATIONS, ids=_ids(_BODY_OPERATIONS), indirect=True)

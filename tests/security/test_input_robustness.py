@@ -9,19 +9,29 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.discussions import BASE as DISCUSSIONS
+from tests.support.discussions import comment, start_thread, text
 from tests.support.errors import assert_error
 from tests.support.signals import BASE, VALID
 
+# {thread} and {comment}: a forum thread of the caller's and a comment of theirs in it.
 BODY_ENDPOINTS = [
     ("POST", BASE),
     ("PATCH", "/api/v1/users/me"),
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
+    ("POST", DISCUSSIONS),
+    ("POST", f"{DISCUSSIONS}/{{thread}}/comments"),
+    ("PATCH", f"{DISCUSSIONS}/{{thread}}/comments/{{comment}}"),
+    ("POST", f"{DISCUSSIONS}/comments/{{comment}}/report"),
 ]
 
 
 def send_raw(caller, method: str, path: str, body: bytes, content_type: str = "application/json"):
     """The bytes exactly as given (``generic`` does not re-encode them for the declared charset)."""
+    if "{" in path:
+        thread = start_thread(caller)
+        path = path.format(thread=thread["id"], comment=comment(caller, thread["id"])["id"])
     return caller.client.generic(method, path, data=body, content_type=content_type, **caller._headers(None))
 
 
@@ -80,6 +90,28 @@ def test_nul_in_registration_is_refused_by_name(accounts, body, field):
     assert field in assert_error(response, 400, "validation_error")["details"]
 
 
+@pytest.mark.parametrize("route,field,value", [
+    ("thread", "title", "Breakout\u0000 retest"), ("thread", "body", "Where does\u0000 the stop go?"),
+    ("comment", "body", "Agreed\u0000"), ("report", "reason", "Spam\u0000"), ("edit", "body", "\u0000"),
+])
+def test_nul_in_a_discussions_field_is_refused_by_name(owner, other, route, field, value):
+    thread = start_thread(owner)
+    reply = comment(owner, thread["id"])
+    caller, method, path, body = {
+        "thread": (owner, "POST", DISCUSSIONS, {"title": "A title", "body": text("A body of text")}),
+        "comment": (owner, "POST", f"{DISCUSSIONS}/{thread['id']}/comments", {}),
+        "report": (other, "POST", f"{DISCUSSIONS}/comments/{reply['id']}/report", {}),
+        "edit": (owner, "PATCH", f"{DISCUSSIONS}/{thread['id']}/comments/{reply['id']}", {}),
+    }[route]
+    response = caller.send(method, path, {**body, field: value})
+    assert field in assert_error(response, 400, "validation_error")["details"]
+
+
+def test_nul_in_a_discussions_filter_is_refused_by_name(owner):
+    assert "signal_id" in assert_error(owner.get(DISCUSSIONS, signal_id="abc\u0000"), 400,
+                                       "validation_error")["details"]
+
+
 def test_nul_in_a_filter_is_refused_by_name(owner):
     response = owner.get(BASE + "/public", symbol="BTC\u0000")
     assert "symbol" in assert_error(response, 400, "validation_error")["details"]
@@ -113,6 +145,8 @@ def test_json_declared_but_form_encoded_is_malformed(owner):
     ("PATCH", "/api/v1/users/me", '{"display_name": "A", "display_name": "B"}', "display_name"),
     ("POST", "/api/v1/auth/login", '{"email": "a@example.com", "email": "b@example.com", "password": "x"}', "email"),
     ("POST", BASE, '{"symbol": "BTC", "review": {"by": "a", "by": "b"}}', "by"),
+    ("POST", DISCUSSIONS, '{"title": "A title", "body": "First body", "body": "Second body"}', "body"),
+    ("POST", f"{DISCUSSIONS}/{{thread}}/comments", '{"body": "One", "body": "Two"}', "body"),
 ])
 def test_duplicate_json_keys_are_refused_by_name(owner, method, path, raw, key):
     error = assert_error(send_raw(owner, method, path, raw.encode()), 400, "validation_error")
@@ -205,6 +239,29 @@ def test_any_bytes_as_a_body_are_never_a_server_error(owner, body):
     response = send_raw(owner, "POST", BASE, body)
     assert response.status_code in {201, 400}, response.content[:300]
     assert response["Content-Type"].startswith("application/json")
+
+
+# --- property: any text as a comment is kept exactly as written, or refused by name ---------------------------------
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.text(min_size=0, max_size=40))
+def test_any_text_as_a_comment_is_kept_as_written_or_400_naming_body(owner, forum_thread, body):
+    thread_id = forum_thread
+    response = owner.send("POST", f"{DISCUSSIONS}/{thread_id}/comments", {"body": body})
+    if response.status_code == 201:
+        assert response.json()["body"] == body
+        stored = owner.get(f"{DISCUSSIONS}/{thread_id}/comments/{response.json()['id']}")
+        assert stored.json()["body"] == body
+    else:
+        assert "body" in assert_error(response, 400, "validation_error")["details"]
+
+
+@pytest.fixture
+def forum_thread(owner, settings) -> str:
+    """One thread for all of a property's examples (they share the test's database)."""
+    settings.DISCUSSION_COMMENT_RATE_MAX = 10**6
+    settings.DISCUSSION_DUPLICATE_WINDOW = 0  # the same text again is a fresh example here, not a duplicate
+    return start_thread(owner)["id"]
 
 
 # --- lone surrogates and header text --------------------------------------------------------------------------

@@ -20,6 +20,9 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.security.routes import concrete
+from tests.support.discussions import BASE as DISCUSSIONS
+from tests.support.discussions import approved_signal, comment, start_thread
 from tests.support.errors import assert_error
 from tests.support.signals import BASE, VALID
 
@@ -33,6 +36,10 @@ LISTS = {
     "/api/v1/users": "admin",
     "/api/v1/auth/sessions": "owner",
     "/api/v1/auth/admin/audit": "admin",
+    DISCUSSIONS: "anonymous",
+    f"{DISCUSSIONS}/{{thread_id}}/comments": "anonymous",
+    f"{DISCUSSIONS}/signals/{{signal_id}}/comments": "anonymous",
+    f"{DISCUSSIONS}/reports": "admin",
 }
 
 EXAMPLES = ["１０", "²", "٥", "5_0", " 5", "5 ", "5\u00a0", "\u00a05", "\x00", "5\x00", "\ud800", "5\u0301",
@@ -79,19 +86,47 @@ NUMERIC = _cases("numeric")
 ENUMERATED = _cases("enumerated")
 
 
+def test_every_list_of_the_schema_is_here():
+    """Every GET that pages (takes ``limit``) is a list above: one added later fails here until it is."""
+    paged = {path for path, item in SCHEMA["paths"].items()
+             if "get" in item and any(p["name"] == "limit" for p in item["get"].get("parameters", []))}
+    assert paged == set(LISTS)
+
+
 def test_every_list_has_its_numeric_and_enumerated_parameters():
     assert {case.values[0] for case in NUMERIC} == set(LISTS)  # every list takes a limit
     assert {case.values[1] for case in ENUMERATED} >= {"direction", "timeframe", "status", "role", "is_active", "type"}
 
 
+class Callers(dict):
+    """The callers by role, and real ids for the lists under one object (a forum thread with a comment, an
+    approved signal with a comment under it), made on first use."""
+
+    def __init__(self, owner, admin, anonymous):
+        super().__init__(owner=owner, admin=admin, anonymous=anonymous)
+        self.ids: dict[str, str] = {}
+
+    def path(self, template: str) -> str:
+        if "{" in template and not self.ids:
+            owner, admin = self["owner"], self["admin"]
+            thread = start_thread(owner)
+            comment(owner, thread["id"])
+            signal = approved_signal(owner=owner, admin=admin)
+            assert owner.send("POST", f"{DISCUSSIONS}/signals/{signal['id']}/comments",
+                              {"body": "First under the signal"}).status_code == 201
+            self.ids.update(thread_id=thread["id"], signal_id=signal["id"])
+        return concrete(template, **self.ids)
+
+
 @pytest.fixture
 def callers(owner, admin, anonymous):
-    return {"owner": owner, "admin": admin, "anonymous": anonymous}
+    return Callers(owner, admin, anonymous)
 
 
-def _get(caller, path: str, name: str, value: str):
+def _get(callers, path: str, name: str, value: str):
+    caller = callers[LISTS[path]]
     encoded = quote(value.encode("utf-8", "surrogatepass"), safe="")
-    return caller.client.get(f"{path}?{name}={encoded}", **caller._headers(None))
+    return caller.client.get(f"{callers.path(path)}?{name}={encoded}", **caller._headers(None))
 
 
 def _plain_number(value: str) -> bool:
@@ -132,18 +167,16 @@ def _members_and_near_misses(members: tuple[str, ...]):
 
 @pytest.mark.parametrize("path,name", NUMERIC)
 def test_explicit_numeric_examples(callers, path, name):
-    caller = callers[LISTS[path]]
     for value in EXAMPLES:
-        _assert_answer(_get(caller, path, name, value), name, _limit_ok(value))
+        _assert_answer(_get(callers, path, name, value), name, _limit_ok(value))
 
 
 @pytest.mark.parametrize("path,name", ENUMERATED)
 def test_explicit_enumerated_examples(callers, path, name):
-    caller = callers[LISTS[path]]
     members = _members(_parameters(path)[name])
     for value in [*EXAMPLES, *members, *(f"{m}\x00" for m in members), *(f"{m}\u0301" for m in members),
                   *(f"\u00a0{m}" for m in members), *(m.upper() for m in members)]:
-        _assert_answer(_get(caller, path, name, value), name, value == "" or value in members)
+        _assert_answer(_get(callers, path, name, value), name, value == "" or value in members)
 
 
 @pytest.mark.parametrize("path,name", NUMERIC)
@@ -151,7 +184,7 @@ def test_explicit_enumerated_examples(callers, path, name):
 @given(data=st.data())
 def test_a_numeric_parameter_is_plain_ascii_digits_in_range(callers, path, name, data):
     value = data.draw(_numbers_and_near_misses(), label="value")
-    _assert_answer(_get(callers[LISTS[path]], path, name, value), name, _limit_ok(value))
+    _assert_answer(_get(callers, path, name, value), name, _limit_ok(value))
 
 
 @pytest.mark.parametrize("path,name", ENUMERATED)
@@ -160,7 +193,43 @@ def test_a_numeric_parameter_is_plain_ascii_digits_in_range(callers, path, name,
 def test_an_enumerated_parameter_is_exactly_a_member(callers, path, name, data):
     members = _members(_parameters(path)[name])
     value = data.draw(_members_and_near_misses(members), label="value")
-    _assert_answer(_get(callers[LISTS[path]], path, name, value), name, value == "" or value in members)
+    _assert_answer(_get(callers, path, name, value), name, value == "" or value in members)
+
+
+# --- identifier filters (``signal_id`` on the thread list) ------------------------------------------------------
+
+def _identifier_cases() -> list:
+    return [pytest.param(path, name, id=f"{path}?{name}") for path in LISTS
+            for name, schema in _parameters(path).items()
+            if name.endswith("_id") and schema.get("type") == "string" and "enum" not in schema]
+
+
+IDENTIFIERS = _identifier_cases()
+
+
+def _identifier_ok(value: str) -> bool:
+    return value == "" or (0 < len(value) <= 64 and value.isascii() and value.isalnum())
+
+
+def test_the_identifier_filters_are_enumerated():
+    assert (DISCUSSIONS, "signal_id") in {tuple(case.values) for case in IDENTIFIERS}
+
+
+@pytest.mark.parametrize("path,name", IDENTIFIERS)
+def test_explicit_identifier_examples(callers, path, name):
+    for value in [*EXAMPLES, "ａｂｃ", "abc\u0301", "ab_c", "ab-c", "a" * 64, "a" * 65, "Ａ1", "\u0661\u0662"]:
+        _assert_answer(_get(callers, path, name, value), name, _identifier_ok(value))
+
+
+@pytest.mark.parametrize("path,name", IDENTIFIERS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.one_of(st.text(alphabet=UNICODE, max_size=4),
+                       st.tuples(st.from_regex(r"[a-f0-9]{24}", fullmatch=True),
+                                 st.text(alphabet=UNICODE, min_size=1, max_size=2),
+                                 st.integers(min_value=0, max_value=24)).map(
+                           lambda t: t[0][: t[2]] + t[1] + t[0][t[2]:])))
+def test_an_identifier_filter_is_ascii_letters_and_digits(callers, path, name, value):
+    _assert_answer(_get(callers, path, name, value), name, _identifier_ok(value))
 
 
 # --- decimal fields of a signal ------------------------------------------------------------------------------
