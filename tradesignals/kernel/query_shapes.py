@@ -31,8 +31,6 @@ SAMPLE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 SAMPLE_RANGE = {"$gt": SAMPLE_TIME - timedelta(hours=1), "$lte": SAMPLE_TIME}
 
 EQ, IN, RANGE = "eq", "in", "range"
-_POINT_OPERATORS = {"$eq"}
-_SET_OPERATORS = {"$in"}
 
 
 @dataclass(frozen=True)
@@ -92,15 +90,7 @@ def classify(query: dict) -> Classified:
             elif key.startswith("$"):
                 continue  # $expr, $comment, …: no index bounds
             elif isinstance(value, dict) and value and all(k.startswith("$") for k in value):
-                ops = set(value)
-                if ops <= _POINT_OPERATORS:
-                    add(key, EQ)
-                elif ops & _POINT_OPERATORS:
-                    add(key, EQ)
-                elif ops & _SET_OPERATORS:
-                    add(key, IN)
-                else:
-                    add(key, RANGE)
+                add(key, EQ if "$eq" in value else IN if "$in" in value else RANGE)
             else:
                 add(key, EQ)
 

@@ -92,7 +92,9 @@ def table(verdicts, *, strict: bool = False) -> str:
     rows = [("result", "shape", "collection", "index", "detail")]
     for v in verdicts:
         result = "ok" if v.ok else ("EXEMPT" if v.shape.exempt and not strict else "FAIL")
-        detail = v.detail if v.ok or not v.shape.exempt else f"{v.detail} — exempt: {v.shape.exempt}"
+        detail = v.detail
+        if v.shape.exempt:
+            detail += " — served now: drop its exemption" if v.ok else f" — exempt: {v.shape.exempt}"
         rows.append((result, v.shape.name, f"{v.shape.alias}.{v.shape.collection}", v.index or "-", detail))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join("  ".join(c.ljust(widths[i]) for i, c in enumerate(r[:4])) + "  " + r[4] for r in rows)
