@@ -50,6 +50,7 @@ class Target:
     database: str
     collection: str
     key: dict | None
+    alias: str  # the first alias planning it: whose client reaches its database
 
     @property
     def namespace(self) -> str:
@@ -66,7 +67,7 @@ def targets(found: list[Plan] | None = None) -> list[Target]:
 
     by_namespace: dict[str, Target] = {}
     for plan in plans() if found is None else found:
-        target = Target(mongo.database(plan.alias).name, plan.collection, plan.key)
+        target = Target(mongo.database(plan.alias).name, plan.collection, plan.key, plan.alias)
         known = by_namespace.get(target.namespace)
         if known is not None and known.key != target.key:
             raise ValueError(f"{target.namespace} is planned with two shard keys: {known.key} and {target.key}")
@@ -92,16 +93,23 @@ def unique_conflicts(found: list[Plan] | None = None) -> list[str]:
     return problems
 
 
-def commands(found: list[Plan] | None = None) -> list[dict]:
-    """``enableSharding`` per database, then per sharded collection the supporting index (``createIndexes``,
-    with ``$db``) and ``shardCollection`` — in the order they must run."""
+def routed_commands(found: list[Plan] | None = None) -> list[tuple[str, dict]]:
+    """``(alias, command)``: ``enableSharding`` per database, then per sharded collection the supporting index
+    (``createIndexes``, with ``$db``) and ``shardCollection`` — in the order they must run, each with the alias
+    whose client reaches that database (aliases may point at different clusters)."""
     sharded = [t for t in targets(found) if t.key is not None]
-    out: list[dict] = []
+    out: list[tuple[str, dict]] = []
     for database in dict.fromkeys(t.database for t in sharded):
-        out.append({"enableSharding": database})
-        for target in (t for t in sharded if t.database == database):
-            out.append({"createIndexes": target.collection,
-                        "indexes": [{"key": dict(target.key), "name": index_name(target.key)}],
-                        "$db": database})
-            out.append({"shardCollection": target.namespace, "key": dict(target.key)})
+        in_database = [t for t in sharded if t.database == database]
+        out.append((in_database[0].alias, {"enableSharding": database}))
+        for target in in_database:
+            out.append((target.alias, {"createIndexes": target.collection,
+                                       "indexes": [{"key": dict(target.key), "name": index_name(target.key)}],
+                                       "$db": database}))
+            out.append((target.alias, {"shardCollection": target.namespace, "key": dict(target.key)}))
     return out
+
+
+def commands(found: list[Plan] | None = None) -> list[dict]:
+    """The commands of :func:`routed_commands`, as ``mongo_shard --dry-run`` prints them."""
+    return [command for _alias, command in routed_commands(found)]

@@ -3,7 +3,8 @@
 The shapes come from ``kernel.query_shapes`` (the kernel's own, and each installed app's ``shapes.SHAPES``).
 On MongoDB each one is explained (``queryPlanner``) and fails on a collection scan or an in-memory sort; on
 the embedded server (detected by ``buildInfo``), whose planner is not MongoDB's, a declared index must serve
-it (``query_shapes.judge``). Prints one row per shape; exits 1 with the table of failures.
+it (``query_shapes.judge``). Prints one row per shape; exits 1 with the table of failures, 2 when it could not
+check (no server answered).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from pymongo.errors import PyMongoError
 
 from tradesignals.kernel import query_shapes
 from tradesignals.kernel.management.commands._lifecycle import import_modules
@@ -129,7 +131,11 @@ class Command(BaseCommand):
             shapes = [s for s in shapes if any(text in s.name for text in only)]
             if not shapes:
                 raise CommandError(f"no query shape matches {only}", returncode=2)
-        verdicts = check(shapes, mode=mode, out=self.stdout.write)
+        try:
+            verdicts = check(shapes, mode=mode, out=self.stdout.write)
+        except PyMongoError as exc:
+            raise CommandError(f"could not check the indexes, MongoDB failed: {exc} (--embedded runs the check "
+                               "on a private embedded server)", returncode=2) from exc
         self.stdout.write(table(verdicts, strict=strict))
         failed = [v for v in verdicts if not v.ok and (strict or not v.shape.exempt)]
         exempt = [v for v in verdicts if not v.ok and v.shape.exempt and not strict]
