@@ -91,6 +91,21 @@ MONGODB_RETRY_READS = env_bool("MONGODB_RETRY_READS", True)
 MONGODB_READ_CONCERN = env_choice("MONGODB_READ_CONCERN", "majority", ("local", "available", "majority"))
 MONGODB_TRANSACTION_READ_CONCERN = env_choice("MONGODB_TRANSACTION_READ_CONCERN", "snapshot",
                                               ("snapshot", "majority", "local"))
+# Public reads (the public feed, public profiles, the public discussion lists) may come from a secondary at
+# most this far behind (the drivers require >= 90 s); per slice with MONGODB_PUBLIC_READ_PREFERENCE_<ALIAS> and
+# MONGODB_MAX_STALENESS_SECONDS_<ALIAS>. Every other read is on the primary (read-your-writes).
+_READ_MODES = ("primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest")
+MONGODB_PUBLIC_READ_PREFERENCE = env_choice("MONGODB_PUBLIC_READ_PREFERENCE", "secondaryPreferred", _READ_MODES)
+MONGODB_MAX_STALENESS_SECONDS = env_int("MONGODB_MAX_STALENESS_SECONDS", 90, minimum=90, maximum=86400)
+MONGODB_PUBLIC_READS = {
+    s.db_alias: (
+        env_choice(f"MONGODB_PUBLIC_READ_PREFERENCE_{s.db_alias.upper()}", MONGODB_PUBLIC_READ_PREFERENCE,
+                   _READ_MODES),
+        env_int(f"MONGODB_MAX_STALENESS_SECONDS_{s.db_alias.upper()}", MONGODB_MAX_STALENESS_SECONDS, minimum=90,
+                maximum=86400),
+    )
+    for s in ENABLED_SLICES
+}
 # Keyset lists: the plain index-range reader on MongoDB, the bounded time windows on the embedded server
 # (detected from buildInfo); force one with plain or windowed.
 MONGODB_KEYSET_READER = env_choice("MONGODB_KEYSET_READER", "auto", ("auto", "plain", "windowed"))

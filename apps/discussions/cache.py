@@ -24,9 +24,10 @@ def thread_namespace(thread_id: str) -> str:
     return f"discussions:thread:{thread_id}"
 
 
-def read_through(namespace: str, query: dict, build: Callable[[], dict | None]) -> dict | None:
+def read_through(namespace: str, query: dict, build: Callable[[], dict | None], *,
+                 ttl: int | None = None) -> dict | None:
     """The cached rendered entry for ``query`` in ``namespace`` (``kernel.cache.read_rendered``)."""
-    return kernel_cache.read_rendered(namespace, query, build)
+    return kernel_cache.read_rendered(namespace, query, build, ttl=ttl)
 
 
 def invalidate(*, thread_ids: Iterable[str], lists: bool, moderation: bool) -> None:

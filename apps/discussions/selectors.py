@@ -43,11 +43,20 @@ def _page_query(after: Position | None, limit: int, **extra) -> dict:
 
 
 # -- single documents ----------------------------------------------------------------------------------
-def thread_get(*, thread_id: str) -> Thread | None:
+def _reads(viewer: str) -> str:
+    """What everyone sees may come from a secondary (kernel.mongo.PUBLIC); administrators read the primary."""
+    return mongo.PRIMARY if viewer == ADMIN else mongo.PUBLIC
+
+
+def _ttl(viewer: str) -> int | None:
+    return None if viewer == ADMIN else mongo.public_cache_ttl("discussions")
+
+
+def thread_get(*, thread_id: str, reads: str = mongo.PRIMARY) -> Thread | None:
     oid = mongo.object_id(thread_id)
     if oid is None:
         return None
-    raw = Thread._get_collection().find_one({"_id": oid})
+    raw = mongo.collection(Thread, reads).find_one({"_id": oid})
     return Thread._from_son(raw) if raw else None
 
 
@@ -109,13 +118,14 @@ def shown_name(*, name: str, active: bool) -> str:
 def thread_list(*, viewer: str, signal_id: str | None = None, after: Position | None = None,
                 limit: int = 20) -> Page[Thread]:
     query = {} if viewer == ADMIN else {"visible": True}
+    threads = mongo.collection(Thread, _reads(viewer))
     if signal_id is not None:
         # At most one thread per signal: no walk to do.
         if after is not None:
             return Page(items=[], next_after=None)
-        raw = Thread._get_collection().find_one({**query, "signal_id": signal_id})
+        raw = threads.find_one({**query, "signal_id": signal_id})
         return Page(items=[Thread._from_son(raw)] if raw else [], next_after=None)
-    raws = keyset.newest_first(Thread._get_collection(), query=query, field="last_activity_at", need=limit + 1,
+    raws = keyset.newest_first(threads, query=query, field="last_activity_at", need=limit + 1,
                                after=_position(after))
     return paginate((Thread._from_son(raw) for raw in raws), limit=limit, key=_LAST_ACTIVITY)
 
@@ -125,8 +135,8 @@ def comment_list(*, thread_id: str, viewer: str, after: Position | None = None, 
     if oid is None:
         return Page(items=[], next_after=None)
     residual = None if viewer == ADMIN else (lambda raw: not raw.get("hidden"))
-    raws = keyset.oldest_first(Comment._get_collection(), query={"thread_id": oid}, field="created_at",
-                               need=limit + 1, after=_position(after), residual=residual)
+    raws = keyset.oldest_first(mongo.collection(Comment, _reads(viewer)), query={"thread_id": oid},
+                               field="created_at", need=limit + 1, after=_position(after), residual=residual)
     return paginate((Comment._from_son(raw) for raw in raws), limit=limit)
 
 
@@ -164,7 +174,8 @@ def thread_list_rendered(*, viewer: str, filters: dict, after, limit: int,
     signal_id = filters.get("signal_id")
     return cache.read_through(
         cache.THREADS, _page_query(after, limit, viewer=viewer, signal_id=signal_id),
-        lambda: _entry(render(thread_list(viewer=viewer, signal_id=signal_id, after=after, limit=limit))))
+        lambda: _entry(render(thread_list(viewer=viewer, signal_id=signal_id, after=after, limit=limit))),
+        ttl=_ttl(viewer))
 
 
 def thread_meta(thread: Thread) -> dict:
@@ -195,14 +206,14 @@ def comment_page_rendered(*, thread_id: str, viewer: str, after, limit: int,
         return None
 
     def build():
-        thread = thread_get(thread_id=thread_id)
+        thread = thread_get(thread_id=thread_id, reads=_reads(viewer))
         if thread is None:
             return None
         page = comment_list(thread_id=thread_id, viewer=viewer, after=after, limit=limit)
         return _entry(render(page), meta=thread_meta(thread))
 
     return cache.read_through(cache.thread_namespace(thread_id),
-                              _page_query(after, limit, viewer=viewer, comments=1), build)
+                              _page_query(after, limit, viewer=viewer, comments=1), build, ttl=_ttl(viewer))
 
 
 def empty_page_rendered(*, render: Callable[[Page], bytes]) -> dict:

@@ -27,9 +27,10 @@ def detail_namespace(signal_id: str) -> str:
     return f"trade-signal:{signal_id}"
 
 
-def read_through(namespace: str, query: dict, build: Callable[[], dict | None]) -> dict | None:
+def read_through(namespace: str, query: dict, build: Callable[[], dict | None], *,
+                 ttl: int | None = None) -> dict | None:
     """The cached rendered entry for ``query`` in ``namespace`` (``kernel.cache.read_rendered``)."""
-    return kernel_cache.read_rendered(namespace, query, build)
+    return kernel_cache.read_rendered(namespace, query, build, ttl=ttl)
 
 
 def invalidate(*, owner_id: str, signal_id: str | None, public: bool) -> None:

@@ -85,8 +85,10 @@ def _list(shape: str, *, fixed: dict, filters: dict, after, limit: int) -> Page:
     _index, query, residual = list_plan(fixed, filters)
     position = _position(after)
     mongo_queries.add("lists")
-    raws = keyset.newest_first(TradeSignal._get_collection(), query=query, field="created_at", need=limit + 1,
-                               after=position, residual=keyset.equals(residual),
+    # The public feed may read a secondary; an owner's and the admins' lists read the primary (their writes).
+    reads = mongo.PUBLIC if shape == "public" else mongo.PRIMARY
+    raws = keyset.newest_first(mongo.collection(TradeSignal, reads), query=query, field="created_at",
+                               need=limit + 1, after=position, residual=keyset.equals(residual),
                                residual_key=tuple(sorted(residual.items())))
     return paginate(_signals(raws), limit=limit)
 
@@ -158,6 +160,7 @@ def signal_list_public_rendered(*, filters: dict, after, limit: int, render: Ren
     return cache.read_through(
         cache.PUBLIC_APPROVED, _page_query(filters, after, limit),
         lambda: _page_entry(signal_list_public(filters=filters, after=after, limit=limit), render),
+        ttl=mongo.public_cache_ttl("signals"),
     )
 
 

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from apps.users import cache
 from apps.users.models import Profile
-from tradesignals.kernel import keyset
+from tradesignals.kernel import keyset, mongo
 from tradesignals.kernel.errors import NotFound
 from tradesignals.kernel.identity import ROLES, Principal
 from tradesignals.kernel.pagination import Page, Position, paginate
@@ -39,10 +39,12 @@ def profile_with_claims(*, profile: Profile | None, principal: Principal) -> Pro
 
 def profile_get_public(*, user_id: str) -> Profile:
     """A public profile: only complete, active users exist for the public (deactivated → 404)."""
-    profile = Profile.objects(id=str(user_id), registered=True, is_active=True).first()
-    if profile is None:
+    # Public: may be read from a secondary (kernel.mongo.PUBLIC); the owner's /me reads the primary.
+    raw = mongo.collection(Profile, mongo.PUBLIC).find_one({"_id": str(user_id), "registered": True,
+                                                            "is_active": True})
+    if raw is None:
         raise NotFound("No such user.")
-    return profile
+    return Profile._from_son(raw)
 
 
 def profile_me_rendered(*, principal: Principal, render: Callable[[Profile], bytes]) -> bytes:

@@ -13,6 +13,7 @@ from bson.errors import InvalidId
 from django.conf import settings
 from mongoengine.connection import get_connection
 from pymongo.read_concern import ReadConcern
+from pymongo.read_preferences import make_read_preference, read_pref_mode_from_name
 from pymongo.uri_parser import parse_uri
 from pymongo.write_concern import WriteConcern
 
@@ -57,6 +58,45 @@ def transaction_options() -> dict:
 def connect_enabled_aliases(uri_override: str | None = None) -> None:
     for alias, uri in settings.MONGODB_ALIASES.items():
         connect_alias(alias, uri_override or uri)
+
+
+# Read classes. ``PUBLIC`` reads (the public feed, public profiles, the public discussion lists) may be
+# served by a secondary (``MONGODB_PUBLIC_READ_PREFERENCE``, at most ``MONGODB_MAX_STALENESS_SECONDS``
+# behind); every other read — an author's own list and detail, edits, admin and console reads, and everything
+# inside a transaction — stays on the primary, so an author always reads their own writes.
+PRIMARY, PUBLIC = "primary", "public"
+_collections: dict[tuple, object] = {}
+
+
+def read_preference(alias: str, reads: str = PRIMARY):
+    """The pymongo read preference of a read class on ``alias``."""
+    if reads == PRIMARY:
+        return make_read_preference(0, None)
+    mode, staleness = settings.MONGODB_PUBLIC_READS[alias]
+    return make_read_preference(read_pref_mode_from_name(mode), None,
+                                max_staleness=-1 if mode == "primary" else staleness)
+
+
+def collection(document_cls, reads: str = PRIMARY):
+    """``document_cls``'s collection for a read class (the same object for each class, made once)."""
+    base = document_cls._get_collection()
+    if reads == PRIMARY:
+        return base
+    alias = document_cls._meta["db_alias"]
+    key = (base.full_name, reads, tuple(settings.MONGODB_PUBLIC_READS[alias]))
+    cached = _collections.get(key)
+    if cached is None or cached[0] is not base:  # made again after a reconnect
+        cached = _collections[key] = (base, base.with_options(read_preference=read_preference(alias, reads)))
+    return cached[1]
+
+
+def public_cache_ttl(alias: str) -> int:
+    """How long a cached page built from ``PUBLIC`` reads may live: a page built from a lagging secondary
+    just after a change must not outlive the staleness bound by a whole ``CACHE_TTL_SECONDS``."""
+    mode, staleness = settings.MONGODB_PUBLIC_READS[alias]
+    if mode == "primary":
+        return settings.CACHE_TTL_SECONDS
+    return min(settings.CACHE_TTL_SECONDS, staleness)
 
 
 def ping(alias: str) -> None:

@@ -26,8 +26,10 @@ def query_key(query: dict) -> str:
     return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
 
-def read_rendered(namespace: str, query: dict, build: Callable[[], dict | None]) -> dict | None:
+def read_rendered(namespace: str, query: dict, build: Callable[[], dict | None], *,
+                  ttl: int | None = None) -> dict | None:
     """The cached entry for ``query`` in ``namespace`` (built once, cluster-wide, on a miss; ``None`` from
-    ``build`` is not cached and comes back as ``None``), with ``hit`` set."""
-    found = read_through(namespace, query_key(query), build)
+    ``build`` is not cached and comes back as ``None``), with ``hit`` set; kept ``ttl`` seconds (default
+    ``CACHE_TTL_SECONDS``)."""
+    found = read_through(namespace, query_key(query), build, ttl=ttl)
     return None if found.value is None else {**found.value, "hit": found.hit}
