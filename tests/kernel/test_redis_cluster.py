@@ -164,6 +164,16 @@ def test_bump_many_moves_namespaces_on_every_master_at_once(on_cluster):
     assert cache.generations(namespaces) == {ns: before[ns] + 1 for ns in namespaces}
     found = cache.get_many([f"missing:{n}" for n in range(6)])  # a read over many slots is one call
     assert found == {}
+    cache.bump(namespaces[1])  # one namespace: its INCR + EXPIRE in one MULTI on its master
+    assert cache.generation(namespaces[1]) == before[namespaces[1]] + 2
+    assert cache.incr("counter") == 1 and cache.incr("counter", 4) == 5
+
+
+def test_a_namespace_cannot_carry_braces_of_its_own(on_cluster):
+    from tradesignals.kernel.cache import get_cache
+
+    with pytest.raises(ValueError, match="braces"):
+        get_cache().bump("users:{me}")
 
 
 def test_the_stampede_lock_lets_one_caller_build_on_the_cluster(on_cluster, settings):
@@ -226,6 +236,7 @@ def test_a_revocation_made_by_one_process_is_refused_by_another(on_cluster, mong
 def test_logout_and_rate_limits_through_the_api(on_cluster, accounts, settings):
     settings.AUTH_RATE_LIMIT_MAX = 3
     settings.RATE_LIMIT_MAX = 6
+    settings.RATE_LIMIT_WINDOW_MS = 3_600_000  # fixed windows: an hour, so none rolls over mid-test
     session = accounts.register()
     email = session["user"]["email"]
     # the gateway budget reads the token's revocation keys (spread over the masters) in its pipeline

@@ -118,7 +118,10 @@ def cluster_client(url: str, **kwargs) -> Any:
         if found is not None:
             return found
         try:
-            found = RedisCluster.from_url(plain, retry=Retry(NoBackoff(), CLUSTER_RETRIES), **kwargs)
+            # dynamic_startup_nodes=False keeps the URL's host (a configuration endpoint's DNS name) as the
+            # node to rediscover the cluster from, even after every node it listed has been replaced.
+            found = RedisCluster.from_url(plain, retry=Retry(NoBackoff(), CLUSTER_RETRIES),
+                                          dynamic_startup_nodes=False, **kwargs)
         except RedisClusterException as exc:  # no seed node answered: the caller's usual connection handling
             raise redis.ConnectionError(str(exc)) from exc
         _clusters[key] = found

@@ -2,7 +2,9 @@
 
 Lives in the ``security`` cache alias (Redis when enabled, process memory otherwise). That alias never
 swallows errors: if the store is down, an authenticated request gets 503, never a silent pass.
-The per-request check is one round trip (``get_many`` → one ``MGET``).
+The per-request check is one round trip (``get_many`` → one ``MGET``). On a Redis Cluster the keys keep their
+names and hash to different slots: ``get_many`` is then one ``MGET`` per slot, pipelined to the masters in
+parallel (still one round trip of latency); every write here touches one key, so it goes to its own master.
 """
 from __future__ import annotations
 

@@ -119,8 +119,8 @@ class CacheService:
         """The namespace's generation and the entry at ``entry_key(namespace, generation, suffix)`` — one round
         trip on Redis (the hot path of every cached read). ``(None, None)`` when the cache is unavailable."""
         head, tail = _full(_entry_head(namespace)), f":{suffix}"
-        found = self._run(lambda: self.backend.current(_gen_key(namespace), head, tail, self._generation_ttl()),
-                          None)
+        gen_key = _gen_key(namespace)
+        found = self._run(lambda: self.backend.current(gen_key, head, tail, self._generation_ttl()), None)
         return (None, None) if found is None else found
 
     def generation(self, namespace: str) -> int | None:
@@ -129,7 +129,8 @@ class CacheService:
 
     def bump(self, namespace: str) -> None:
         """Move the namespace to a new generation: every entry written under an older one is orphaned."""
-        result = self._run(lambda: self.backend.incr(_gen_key(namespace), 1, self._generation_ttl()), None)
+        key = _gen_key(namespace)  # a malformed namespace is the caller's error, not a cache outage
+        result = self._run(lambda: self.backend.incr(key, 1, self._generation_ttl()), None)
         if result is None:
             with self._lock:
                 self._pending_bumps.add(namespace)

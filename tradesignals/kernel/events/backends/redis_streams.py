@@ -63,7 +63,7 @@ def _prefix() -> str:
     prefix = settings.EVENT_STREAM_PREFIX
     if _on_cluster()[1] and not has_hash_tag(prefix):
         # Every stream and dead-letter stream on one slot (see the module docstring).
-        return "{" + prefix.rstrip(":") + "}:"
+        return "{" + (prefix.rstrip(":") or "ts:events") + "}:"
     return prefix
 
 
