@@ -198,6 +198,70 @@ def test_login_rate_limit_counts_across_accounts_instances(cluster):
     assert statuses[LOGIN_LIMIT] == 429
 
 
+def _mails_to(mail_dir, address: str, subject_part: str) -> list[str]:
+    """The messages the file-based mail backend of the cluster's processes wrote to ``address``."""
+    found = []
+    for path in sorted(mail_dir.glob("*.log")):
+        for message in path.read_text(errors="replace").split("-" * 79):
+            if f"To: {address}" in message and subject_part in message:
+                found.append(message)
+    return found
+
+
+def test_a_comment_under_a_signal_reaches_its_owner_and_the_profiles_and_a_rejection_closes_the_thread(cluster):
+    """discussions behind the gateway, on the Redis Streams bus: the signal projection opens the thread, the
+    users slice emails the owner once for a burst of comments and counts them, a rejection closes the thread.
+    (Before the tests that kill signals instances: it needs one.)"""
+    base = cluster.url
+    trader = register(base, f"owner-{uuid.uuid4().hex[:8]}@example.com")
+    reader = register(base, f"reader-{uuid.uuid4().hex[:8]}@example.com")
+    moderator = f"moderator-{uuid.uuid4().hex[:8]}@example.com"
+    register(base, moderator)
+    cluster.make_admin(moderator, PASSWORD)
+    admin_token = login(base, moderator).json()["access"]
+    created = requests.post(f"{base}/api/v1/trade-signals", json=_signal_body("ETH/USDT"),
+                            headers=bearer(trader["access"], wsgi=False), timeout=30)
+    assert created.status_code == 201, created.text
+    signal_id = created.json()["id"]
+    approved = requests.patch(f"{base}/api/v1/trade-signals/{signal_id}/status", json={"status": "approved"},
+                              headers=bearer(admin_token, wsgi=False), timeout=30)
+    assert approved.status_code == 200, approved.text
+
+    comments_path = f"{base}/api/v1/discussions/signals/{signal_id}/comments"
+    wait_until(lambda: requests.get(comments_path, timeout=30).status_code == 200, timeout=30,
+               message="the discussions slice to learn the approval from the bus")
+    for n in range(3):
+        posted = requests.post(comments_path, json={"body": f"Comment {n} on this setup"},
+                               headers=bearer(reader["access"], wsgi=False), timeout=30)
+        assert posted.status_code == 201, posted.text
+    page = requests.get(comments_path, timeout=30).json()
+    assert [c["body"] for c in page["results"]] == [f"Comment {n} on this setup" for n in range(3)]
+
+    reader_profile = f"{base}/api/v1/users/{reader['user']['id']}"
+    wait_until(lambda: requests.get(reader_profile, timeout=30).json().get("comments") == 3, timeout=30,
+               message="the reader's profile to count three comments")
+    owner_address = trader["user"]["email"]
+    mails = wait_until(lambda: _mails_to(cluster.mail_dir, owner_address, "New comments"), timeout=30,
+                       message="the owner's new-comments email")
+    assert len(mails) == 1 and "ETH/USDT long 4h" in mails[0]
+
+    rejected = requests.patch(f"{base}/api/v1/trade-signals/{signal_id}/status",
+                              json={"status": "rejected", "reason": "Entry already gone"},
+                              headers=bearer(admin_token, wsgi=False), timeout=30)
+    assert rejected.status_code == 200, rejected.text
+    wait_until(lambda: requests.get(comments_path, timeout=30).status_code == 404, timeout=30,
+               message="the thread to close once the rejection is consumed")
+    refused = requests.post(comments_path, json={"body": "Too late?"}, headers=bearer(reader["access"], wsgi=False),
+                            timeout=30)
+    assert refused.status_code == 404
+    threads = requests.get(f"{base}/api/v1/discussions", params={"signal_id": signal_id},
+                           headers=bearer(admin_token, wsgi=False), timeout=30).json()["results"]
+    assert len(threads) == 1 and threads[0]["closed"] is True and threads[0]["comment_count"] == 3
+    assert requests.get(f"{base}/api/v1/discussions", params={"signal_id": signal_id},
+                        timeout=30).json()["results"] == []
+    assert len(_mails_to(cluster.mail_dir, owner_address, "New comments")) == 1
+
+
 def test_killing_a_signals_instance_during_a_stream_of_gets_fails_no_request(cluster):
     victim = cluster.web["signals"][1]
     results: list[int | str] = []
@@ -253,65 +317,3 @@ def test_sigterm_during_a_slow_request_lets_it_finish(cluster):
     assert time.monotonic() - started >= 3
     assert instance.proc.wait(timeout=30) == 0
 
-
-def _mails_to(mail_dir, address: str, subject_part: str) -> list[str]:
-    """The messages the file-based mail backend of the cluster's processes wrote to ``address``."""
-    found = []
-    for path in sorted(mail_dir.glob("*.log")):
-        for message in path.read_text(errors="replace").split("-" * 79):
-            if f"To: {address}" in message and subject_part in message:
-                found.append(message)
-    return found
-
-
-def test_a_comment_under_a_signal_reaches_its_owner_and_the_profiles_and_a_rejection_closes_the_thread(cluster):
-    """discussions behind the gateway, on the Redis Streams bus: the signal projection opens the thread, the
-    users slice emails the owner once for a burst of comments and counts them, a rejection closes the thread."""
-    base = cluster.url
-    trader = register(base, f"owner-{uuid.uuid4().hex[:8]}@example.com")
-    reader = register(base, f"reader-{uuid.uuid4().hex[:8]}@example.com")
-    moderator = f"moderator-{uuid.uuid4().hex[:8]}@example.com"
-    register(base, moderator)
-    cluster.make_admin(moderator, PASSWORD)
-    admin_token = login(base, moderator).json()["access"]
-    created = requests.post(f"{base}/api/v1/trade-signals", json=_signal_body("ETH/USDT"),
-                            headers=bearer(trader["access"], wsgi=False), timeout=30)
-    assert created.status_code == 201, created.text
-    signal_id = created.json()["id"]
-    approved = requests.patch(f"{base}/api/v1/trade-signals/{signal_id}/status", json={"status": "approved"},
-                              headers=bearer(admin_token, wsgi=False), timeout=30)
-    assert approved.status_code == 200, approved.text
-
-    comments_path = f"{base}/api/v1/discussions/signals/{signal_id}/comments"
-    wait_until(lambda: requests.get(comments_path, timeout=30).status_code == 200, timeout=30,
-               message="the discussions slice to learn the approval from the bus")
-    for n in range(3):
-        posted = requests.post(comments_path, json={"body": f"Comment {n} on this setup"},
-                               headers=bearer(reader["access"], wsgi=False), timeout=30)
-        assert posted.status_code == 201, posted.text
-    page = requests.get(comments_path, timeout=30).json()
-    assert [c["body"] for c in page["results"]] == [f"Comment {n} on this setup" for n in range(3)]
-
-    reader_profile = f"{base}/api/v1/users/{reader['user']['id']}"
-    wait_until(lambda: requests.get(reader_profile, timeout=30).json().get("comments") == 3, timeout=30,
-               message="the reader's profile to count three comments")
-    owner_address = trader["user"]["email"]
-    mails = wait_until(lambda: _mails_to(cluster.mail_dir, owner_address, "New comments"), timeout=30,
-                       message="the owner's new-comments email")
-    assert len(mails) == 1 and "ETH/USDT long 4h" in mails[0]
-
-    rejected = requests.patch(f"{base}/api/v1/trade-signals/{signal_id}/status",
-                              json={"status": "rejected", "reason": "Entry already gone"},
-                              headers=bearer(admin_token, wsgi=False), timeout=30)
-    assert rejected.status_code == 200, rejected.text
-    wait_until(lambda: requests.get(comments_path, timeout=30).status_code == 404, timeout=30,
-               message="the thread to close once the rejection is consumed")
-    refused = requests.post(comments_path, json={"body": "Too late?"}, headers=bearer(reader["access"], wsgi=False),
-                            timeout=30)
-    assert refused.status_code == 404
-    threads = requests.get(f"{base}/api/v1/discussions", params={"signal_id": signal_id},
-                           headers=bearer(admin_token, wsgi=False), timeout=30).json()["results"]
-    assert len(threads) == 1 and threads[0]["closed"] is True and threads[0]["comment_count"] == 3
-    assert requests.get(f"{base}/api/v1/discussions", params={"signal_id": signal_id},
-                        timeout=30).json()["results"] == []
-    assert len(_mails_to(cluster.mail_dir, owner_address, "New comments")) == 1
