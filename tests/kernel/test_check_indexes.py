@@ -197,6 +197,22 @@ class Api:
         return getattr(self.client, method.lower())(path, data=json.dumps(body) if body is not None else None,
                                                     content_type="application/json", **self._auth(), **extra)
 
+    def upload(self, path, *, method="POST"):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+        from django.test.client import MULTIPART_CONTENT, encode_multipart
+
+        from tests.support.images import png
+
+        form = {"image": SimpleUploadedFile("chart.png", png(), content_type="image/png")}
+        if method == "POST":
+            response = self.client.post(path, form, **self._auth())
+        else:
+            response = getattr(self.client, method.lower())(
+                path, data=encode_multipart("BoUnDaRy", form), content_type=f"{MULTIPART_CONTENT[:19]}; "
+                "boundary=BoUnDaRy", **self._auth())
+        assert response.status_code in (200, 201), response.content
+        return response.json()
+
     def create(self, **fields):
         from tests.support.signals import VALID
 
@@ -284,10 +300,22 @@ def _drive_the_product(api_client):
     _walk(admin.get, "/api/v1/discussions/reports")
     assert console.get("/console/discussions/").status_code == 200
     assert console.get(f"/console/discussions/threads/{thread['id']}/").status_code == 200
+    # Images: a chart on a signal and an avatar, replaced (one discarded), then the collector's sweeps.
+    chart = owner.upload(f"{BASE}/images")
+    owner.create(symbol="XRP/USDT", image_id=chart["id"])
+    owner.upload("/api/v1/users/me/avatar", method="PUT")
+    owner.upload("/api/v1/users/me/avatar", method="PUT")
+    call_command("images_gc", stdout=io.StringIO())
+
     deleted = other.send("DELETE", f"/api/v1/discussions/{thread['id']}/comments/{comments[2]['id']}")
     assert deleted.status_code == 204, deleted.content
+    assert owner.send("DELETE", f"/api/v1/discussions/{thread['id']}").status_code == 204
     assert under_signal["id"]
     assert owner.send("DELETE", f"{BASE}/{ada['id']}").status_code == 204
+    # An account deactivated and reactivated: every slice's owner and author updates.
+    for active in (False, True):
+        changed = admin.send("PATCH", f"/api/v1/auth/admin/users/{other.user_id}", {"is_active": active})
+        assert changed.status_code == 200, changed.content
 
 
 def _undeclared(seen) -> list[str]:
@@ -306,7 +334,11 @@ def test_every_query_the_api_sends_has_a_declared_shape(recorder, api_client):
     reached = {q.signature(c, f, s) for c, f, s, _n in seen}
     for name in ("signals public list [owner_active+status+symbol]", "signals console queue [owner_id+status]",
                  "signals admin list [owner_id+status]", "users directory", "discussions comment page",
-                 "accounts audit [user+type] · later page", "outbox signals · pending for keys"):
+                 "accounts audit [user+type] · later page", "outbox signals · pending for keys",
+                 "chart images · unattached by age", "users avatars · discarded before",
+                 "signals console counts per day", "signals of an owner · (de)activated",
+                 "discussions comments of a thread", "users comment states of a thread",
+                 "accounts revoke sessions of a user"):
         shape = next(s for s in q.all_shapes() if s.name == name)
         assert shape.signature() in reached, name
     # …and a query nobody declared, sent through the same clients, is reported.
