@@ -101,6 +101,28 @@ def test_a_cluster_url_naming_a_database_stops_start_up(url):
     assert "ImproperlyConfigured" in done.stderr and "only database 0" in done.stderr
 
 
+@pytest.mark.parametrize(("url", "forced", "expected"), [
+    ("redis://cache.internal:6379/0", False, ("redis://cache.internal:6379/0", False)),
+    ("redis://cache.internal:6379/3", False, ("redis://cache.internal:6379/3", False)),  # one Redis: any db
+    ("redis://cache.internal:6379/0", True, ("redis://cache.internal:6379", True)),
+    ("redis+cluster://cache.internal:6379", False, ("redis://cache.internal:6379", True)),
+    ("rediss+cluster://user:secret@cfg.example.cache.amazonaws.com:6379/", False,
+     ("rediss://user:secret@cfg.example.cache.amazonaws.com:6379", True)),
+])
+def test_which_urls_name_a_cluster(url, forced, expected):
+    from tradesignals.kernel.redis_cluster import parse_url
+
+    assert parse_url(url, forced=forced) == expected
+
+
+@pytest.mark.parametrize("url", ["unix:///run/redis.sock", "redis+cluster:///0", "rediss+cluster://h:1/?db=4"])
+def test_urls_that_cannot_name_a_cluster_are_refused(url):
+    from tradesignals.kernel.redis_cluster import ClusterConfigurationError, parse_url
+
+    with pytest.raises(ClusterConfigurationError):
+        parse_url(url, forced=True)
+
+
 def test_another_process_configured_from_the_environment_uses_the_cluster(on_cluster, mongo_uri):
     out = in_another_process(on_cluster, mongo_uri, (
         "from django_redis import get_redis_connection\n"

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django_redis.client.default import DefaultClient, _main_exceptions
 from django_redis.exceptions import ConnectionInterrupted
 from django_redis.pool import ConnectionFactory
+from redis.cluster import RedisCluster
 
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # Retries of a cluster command after a connection error or a MOVED topology change (each re-reads the slot
@@ -56,9 +57,10 @@ def parse_url(url: str, *, forced: bool = False, setting: str = "REDIS_URL") -> 
         raise ClusterConfigurationError(f"{setting}: a Redis Cluster URL must name a seed node's host")
     db = parts.path.strip("/")
     if db not in {"", "0"}:
+        why = "REDIS_CLUSTER=true" if scheme not in CLUSTER_SCHEMES else f"its scheme is {scheme}://"
         raise ClusterConfigurationError(
-            f"{setting} names database {db}, but a Redis Cluster has only database 0: drop /{db} from the URL "
-            "(or give this Redis its own key prefix), or set REDIS_CLUSTER=false for a single Redis")
+            f"{setting} names database {db}, but it is a Redis Cluster ({why}) and a cluster has only "
+            f"database 0: drop /{db} from the URL, or point {setting} at a single Redis")
     if "db=" in parts.query and "db=0" not in parts.query:
         raise ClusterConfigurationError(f"{setting}: a Redis Cluster has only database 0 (db= in the query)")
     return urlunsplit(parts._replace(path="")), True
@@ -82,16 +84,12 @@ def has_hash_tag(key: str) -> bool:
 
 
 def is_cluster(client: Any) -> bool:
-    from redis.cluster import RedisCluster
-
     return isinstance(client, RedisCluster)
 
 
 def ping(client: Any) -> bool:
     """PING one Redis, or every master of a cluster (what readiness needs: any master may hold a key we read)."""
     if is_cluster(client):
-        from redis.cluster import RedisCluster
-
         replies = client.ping(target_nodes=RedisCluster.PRIMARIES)
         return all(replies.values()) if isinstance(replies, dict) else bool(replies)
     return bool(client.ping())
@@ -107,7 +105,6 @@ def cluster_client(url: str, **kwargs) -> Any:
     raises ``redis.ConnectionError`` (what a single Redis raises), and is tried again on the next call."""
     import redis
     from redis.backoff import NoBackoff
-    from redis.cluster import RedisCluster
     from redis.exceptions import RedisClusterException
     from redis.retry import Retry
 
