@@ -15,33 +15,54 @@ import unicodedata
 import mongoengine as me
 
 from apps.discussions import enums
+from tradesignals.kernel.drf.fields import char_ranges
 
 # Bodies are plain text kept as written (line breaks and surrounding spaces included): any character but the
-# control characters, of which a body keeps tab and the line breaks and a title none. Each needs one character
-# that is not whitespace. The patterns state the same rule for the OpenAPI document.
+# control characters (a body keeps tab and the line breaks, a title none: neither the line and paragraph
+# separators U+2028/U+2029) and the bidirectional embedding, override and isolate controls, which could make
+# text display as something else. Each text needs one visible character: not whitespace and not an invisible
+# format character (zero-width spaces and joiners, soft hyphen, …). The patterns state the same rules for the
+# OpenAPI document, built from the same classes.
+_BIDI = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+# Unicode's format characters (category Cf, 14.0 as this Python has it) of the Basic Multilingual Plane, but the
+# bidi controls; a test keeps the list equal to unicodedata's. (Schema patterns are ECMA-262 regular expressions,
+# which cannot name a character beyond U+FFFF without the u flag, so the astral ones count as visible.)
+INVISIBLE_RANGES = ((0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F), (0x890, 0x891),
+                    (0x8E2, 0x8E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x2060, 0x2064), (0x206A, 0x206F),
+                    (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB))
+_INVISIBLE = frozenset(chr(c) for low, high in INVISIBLE_RANGES for c in range(low, high + 1))
 _C0_C1 = r"\u0000-\u001f\u007f-\u009f"
-_BODY_REFUSED = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+_REFUSED_ALWAYS = char_ranges(ord(ch) for ch in _BIDI)
+_TITLE_REFUSED = _C0_C1 + r"\u2028\u2029" + _REFUSED_ALWAYS
+_BODY_REFUSED = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f" + _REFUSED_ALWAYS
 _SPACE = (r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
           r"\u3000")
-TITLE_PATTERN = f"^[^{_C0_C1}]*[^{_SPACE}{_C0_C1}][^{_C0_C1}]*$"
-BODY_PATTERN = f"^[^{_BODY_REFUSED}]*[^{_SPACE}{_BODY_REFUSED}][^{_BODY_REFUSED}]*$"
+_NOT_VISIBLE = _SPACE + char_ranges(ord(ch) for ch in _INVISIBLE)
+TITLE_PATTERN = f"^[^{_TITLE_REFUSED}]*[^{_NOT_VISIBLE}{_TITLE_REFUSED}][^{_TITLE_REFUSED}]*$"
+BODY_PATTERN = f"^[^{_BODY_REFUSED}]*[^{_NOT_VISIBLE}{_BODY_REFUSED}][^{_BODY_REFUSED}]*$"
 _BODY_KEEPS = frozenset("\t\n\r")
+_TITLE_ALSO_REFUSED = frozenset("\u2028\u2029")
 
 
-def _text(value, *, low: int, high: int, keep: frozenset, noun: str) -> str:
+def _visible(ch: str) -> bool:
+    return not ch.isspace() and ch not in _INVISIBLE
+
+
+def _text(value, *, low: int, high: int, keep: frozenset, noun: str, refused: frozenset = frozenset()) -> str:
     if not isinstance(value, str):
         raise ValueError("Must be a string.")
     if not low <= len(value) <= high:
         raise ValueError(f"{noun} must be {low} to {high} characters.")
-    if any(unicodedata.category(ch) == "Cc" and ch not in keep for ch in value):
+    if any((unicodedata.category(ch) == "Cc" and ch not in keep) or ch in refused or ch in _BIDI for ch in value):
         raise ValueError("Control characters are not allowed" + (" (tab and line breaks are)." if keep else "."))
-    if value.isspace():
+    if not any(_visible(ch) for ch in value):
         raise ValueError(f"{noun} must not be blank.")
     return value
 
 
 def normalize_title(value) -> str:
-    return _text(value, low=enums.TITLE_MIN, high=enums.TITLE_MAX, keep=frozenset(), noun="A title")
+    return _text(value, low=enums.TITLE_MIN, high=enums.TITLE_MAX, keep=frozenset(), noun="A title",
+                 refused=_TITLE_ALSO_REFUSED)
 
 
 def normalize_thread_body(value) -> str:

@@ -198,10 +198,11 @@ def thread_detail_rendered(*, thread_id: str, render: Callable[[Thread, str], by
     return cache.read_through(cache.thread_namespace(thread_id), {"detail": 1}, build)
 
 
-def comment_page_rendered(*, thread_id: str, viewer: str, after, limit: int,
-                          render: Callable[[Page], bytes]) -> dict | None:
+def comment_page_rendered(*, thread_id: str, viewer: str, after, limit: int, render: Callable[[Page], bytes],
+                          route: str = "thread") -> dict | None:
     """One page of a thread's comments for ``viewer`` and the thread's ``meta`` (read in the same build, so a
-    hit authorises on the state the page was built from); ``None`` when the thread does not exist."""
+    hit authorises on the state the page was built from); ``None`` when the thread does not exist. ``route``
+    names the path the page is answered on (its ``next`` link is that route's), so each has its own entry."""
     if mongo.object_id(thread_id) is None:
         return None
 
@@ -213,7 +214,7 @@ def comment_page_rendered(*, thread_id: str, viewer: str, after, limit: int,
         return _entry(render(page), meta=thread_meta(thread))
 
     return cache.read_through(cache.thread_namespace(thread_id),
-                              _page_query(after, limit, viewer=viewer, comments=1), build, ttl=_ttl(viewer))
+                              _page_query(after, limit, viewer=viewer, comments=route), build, ttl=_ttl(viewer))
 
 
 def empty_page_rendered(*, render: Callable[[Page], bytes]) -> dict:

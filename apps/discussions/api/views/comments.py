@@ -82,7 +82,7 @@ class SignalCommentsApi(CachedPageMixin, APIView):
             _ = walk.after  # a forged cursor is a 400 here too
             return self.page_response(request, selectors.empty_page_rendered(render=render))
         entry = selectors.comment_page_rendered(thread_id=str(ref.thread_id), viewer=who, after=walk.after,
-                                                limit=walk.limit, render=render)
+                                                limit=walk.limit, render=render, route="signal")
         if entry is None or not (who == selectors.ADMIN or entry["meta"]["visible"]):
             raise NotFound(services.SIGNAL_NOT_FOUND)
         return self.page_response(request, entry)
