@@ -70,8 +70,13 @@ def test_every_app_service_gets_jwt_secret_from_the_one_source(compose, services
         assert "env_file" not in service, name
 
 
+JOBS = {"mongo-init"}  # one-shot start-up jobs: they finish, so no healthcheck and no restart
+
+
 def test_every_service_has_a_healthcheck(services):
     for name, service in services.items():
+        if name in JOBS:
+            continue
         check = service.get("healthcheck")
         assert check and not check.get("disable") and check.get("test"), f"{name} has no healthcheck"
         assert check["test"][0] in {"CMD", "CMD-SHELL"}, name
@@ -97,9 +102,11 @@ def test_every_service_runs_as_non_root(services, dockerfile):
 
 def test_start_up_is_gated_on_healthy_dependencies_and_services_restart(services):
     for name, service in services.items():
-        assert service.get("restart") in {"unless-stopped", "always"}, name
+        assert service.get("restart") == "no" if name in JOBS else service.get("restart") in {"unless-stopped",
+                                                                                               "always"}, name
         for dependency, spec in (service.get("depends_on") or {}).items():
-            assert spec["condition"] == "service_healthy", (name, dependency)
+            # a job starts once its servers run; everything else waits for healthy dependencies
+            assert spec["condition"] == ("service_started" if name in JOBS else "service_healthy"), (name, dependency)
             assert dependency in services, (name, dependency)
     for name in APP_SERVICES:
         assert {"mongo", "redis-cache", "redis-security"} <= set(services[name]["depends_on"]), name
@@ -137,10 +144,21 @@ def test_trusted_proxies_cover_the_gateway_and_nothing_public(compose, services)
 
 
 def test_datastores_are_configured_for_their_role(services):
-    mongo = services["mongo"]
-    assert mongo["image"].startswith("mongo:7")
-    assert "--replSet" in mongo["command"]
-    assert "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
+    members = ("mongo", "mongo-2", "mongo-3")
+    for name in members:  # three members of rs0, each with its own volumes
+        assert services[name]["image"].startswith("mongo:7") and "--replSet" in services[name]["command"], name
+        assert "rs0" in services[name]["command"], name
+    assert len({tuple(services[name]["volumes"]) for name in members}) == 3
+    # the first member is healthy only once the set has a primary; the init job makes the three-member set
+    assert "db.hello().primary" in " ".join(services["mongo"]["healthcheck"]["test"])
+    init = " ".join(services["mongo-init"]["command"])
+    assert "rs.initiate" in init and all(f'host: "{name}:27017"' in init for name in members)
+    assert set(services["mongo-init"]["depends_on"]) == set(members)
+    for name in APP_SERVICES:  # every app lists all three members, so it finds the primary after a failover
+        for key, uri in services[name]["environment"].items():
+            if key.startswith("MONGODB_URI"):
+                assert uri.startswith("mongodb://mongo:27017,mongo-2:27017,mongo-3:27017/"), (name, key)
+                assert uri.endswith("?replicaSet=rs0"), (name, key)
     cache = " ".join(services["redis-cache"]["command"])
     assert "--maxmemory-policy allkeys-lru" in cache
     security = " ".join(services["redis-security"]["command"])
