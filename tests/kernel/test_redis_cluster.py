@@ -230,6 +230,23 @@ def test_the_stampede_lock_lets_one_caller_build_on_the_cluster(on_cluster, sett
     assert all(r.value == {"body": b"built once"} for r in results)
 
 
+def test_a_master_outage_is_a_miss_for_the_cache_never_an_error(on_cluster):
+    from tradesignals.kernel.cache import get_cache, read_through
+
+    ns = "users:me:outage"
+    master = on_cluster.owner(f"ts:v1:gen:{{{ns}}}")
+    assert read_through(ns, "body", lambda: b"v1") == (b"v1", False)
+    on_cluster.stop_node(master)
+    try:
+        assert read_through(ns, "body", lambda: b"from the database") == (b"from the database", False)
+    finally:
+        on_cluster.start_node(master)
+        on_cluster.wait_ok()
+    get_cache().reset_state()  # skip the breaker's pause instead of waiting CACHE_RETRY_SECONDS
+    wait_until(lambda: read_through(ns, "body", lambda: b"v1").hit, timeout=20,
+               message="the cache to serve from the restarted master")
+
+
 # --- the security store ------------------------------------------------------------------------------------
 def test_a_revocation_made_by_one_process_is_refused_by_another(on_cluster, mongo_uri):
     from tradesignals.kernel import revocation
