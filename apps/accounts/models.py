@@ -56,7 +56,7 @@ class Session(me.Document):
         "db_alias": "accounts",
         "collection": "accounts_sessions",
         "indexes": [
-            {"fields": ["user_id", "-created_at"]},
+            {"fields": ["user_id", "-created_at", "-id"]},  # a user's sessions, newest first (keyset order)
             # MongoDB removes a family once its last refresh token can no longer be used.
             {"fields": ["expires_at"], "expireAfterSeconds": 0},
         ],

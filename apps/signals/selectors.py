@@ -263,11 +263,9 @@ def signal_list_reviewed(*, reviewer_id: str | None = None, after: Position | No
 
 def signal_counts_by_status() -> dict[str, int]:
     def build() -> dict:
-        counts = dict.fromkeys(enums.STATUSES, 0)
-        for row in TradeSignal._get_collection().aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}]):
-            if row["_id"] in counts:
-                counts[row["_id"]] = int(row["n"])
-        return {"counts": counts}
+        # One index count per status (status_recent), not a $group over the whole collection.
+        collection = TradeSignal._get_collection()
+        return {"counts": {status: collection.count_documents({"status": status}) for status in enums.STATUSES}}
 
     return cache.read_through(cache.ADMIN_ALL, {"console": "counts-by-status"}, build)["counts"]
 

@@ -173,12 +173,8 @@ def kernel_shapes(aliases: Iterable[str]) -> list[Shape]:
             find(f"outbox {alias} · pending for keys", alias, OUTBOX_COLLECTION,
                  {"status": "pending", "key": {"$in": ["a", "b"]}}, [("seq", 1)]),
             count(f"outbox {alias} · pending count", alias, OUTBOX_COLLECTION, {"status": "pending"}),
-            count(f"outbox {alias} · dead-lettered count", alias, OUTBOX_COLLECTION, {"dead_lettered": True},
-                  exempt="events_status only; no index on dead_lettered: counts scan the entries kept for "
-                         "EVENT_PROCESSED_TTL (add (dead_lettered) sparse, or count from the dead-letter stream)"),
-            count(f"inbox {alias} · dead letters of an app", alias, DEAD_LETTER_COLLECTION, {"app": "users"},
-                  exempt="events_status only; event_dead_letters holds the few in-process dead letters and has "
-                         "no index on app"),
+            count(f"outbox {alias} · dead-lettered count", alias, OUTBOX_COLLECTION, {"dead_lettered": True}),
+            count(f"inbox {alias} · dead letters of an app", alias, DEAD_LETTER_COLLECTION, {"app": "users"}),
         ]
     return shapes
 

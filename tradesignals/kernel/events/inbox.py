@@ -37,15 +37,24 @@ def alias_for(app: str) -> str:
     return app if app in aliases else next(iter(aliases))
 
 
+def ensure_indexes(alias: str) -> None:
+    """The inbox's and the dead letters' indexes, once per process and alias."""
+    from tradesignals.kernel import mongo
+
+    if alias in _indexed:
+        return
+    db = mongo.database(alias)
+    db[INBOX_COLLECTION].create_index([("expires_at", 1)], name="processed_expiry", expireAfterSeconds=0)
+    db[DEAD_LETTER_COLLECTION].create_index([("app", 1)], name="by_app")  # events_status counts per app
+    _indexed.add(alias)
+
+
 def _db(app: str):
     from tradesignals.kernel import mongo
 
     alias = alias_for(app)
-    db = mongo.database(alias)
-    if alias not in _indexed:
-        db[INBOX_COLLECTION].create_index([("expires_at", 1)], name="processed_expiry", expireAfterSeconds=0)
-        _indexed.add(alias)
-    return db
+    ensure_indexes(alias)
+    return mongo.database(alias)
 
 
 def _key(app: str, handler: str, event_id: str) -> str:

@@ -43,6 +43,7 @@ def ensure_indexes(alias: str) -> None:
     coll = collection(alias)
     coll.create_index([("status", 1), ("seq", 1)], name="pending_by_seq")
     coll.create_index([("expires_at", 1)], name="sent_expiry", expireAfterSeconds=0)
+    coll.create_index([("dead_lettered", 1)], name="dead_lettered", sparse=True)  # events_status counts them
     _indexed.add(alias)
 
 

@@ -51,7 +51,7 @@ def embedded_server():
 
 def ensure_indexes(shapes) -> None:
     """Build the declared indexes of every collection a shape reads (as the product does on first use)."""
-    from tradesignals.kernel.events import outbox
+    from tradesignals.kernel.events import inbox, outbox
 
     done: set[tuple[str, str]] = set()
     for shape in shapes:
@@ -64,6 +64,8 @@ def ensure_indexes(shapes) -> None:
             document.ensure_indexes()
         elif shape.collection == outbox.OUTBOX_COLLECTION:
             outbox.ensure_indexes(shape.alias)
+        elif shape.collection == inbox.DEAD_LETTER_COLLECTION:
+            inbox.ensure_indexes(shape.alias)
 
 
 def check(shapes, *, mode: str = AUTO, out=None) -> list[query_shapes.Verdict]:
