@@ -247,6 +247,28 @@ def test_a_master_outage_is_a_miss_for_the_cache_never_an_error(on_cluster):
                message="the cache to serve from the restarted master")
 
 
+def test_with_the_whole_cluster_down_the_cache_alias_ignores_and_the_security_store_refuses(on_cluster, client):
+    from django.core.cache import caches
+
+    from tradesignals.kernel import redis_cluster, revocation
+    from tradesignals.kernel.errors import ServiceUnavailable
+
+    on_cluster.stop()
+    redis_cluster.close_all()  # a process that starts now: its first command has to find the cluster
+    try:
+        assert caches["default"].get("anything") is None  # IGNORE_EXCEPTIONS: a miss
+        assert caches["default"].add("ts:v1:images:gc-lock", "1", timeout=5) is None
+        with pytest.raises(ServiceUnavailable):
+            revocation.check(principal("u-down"))
+        health = client.get("/health")
+        assert health.status_code == 503 and health.json()["checks"]["redis:security"]["status"] == "fail"
+    finally:
+        for node in on_cluster.nodes:
+            on_cluster.start_node(node)
+        on_cluster.wait_ok()
+    revocation.check(principal("u-down"))
+
+
 # --- the security store ------------------------------------------------------------------------------------
 def test_a_revocation_made_by_one_process_is_refused_by_another(on_cluster, mongo_uri):
     from tradesignals.kernel import revocation

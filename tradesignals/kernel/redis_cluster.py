@@ -21,10 +21,14 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import redis
 from django_redis.client.default import DefaultClient, _main_exceptions
 from django_redis.exceptions import ConnectionInterrupted
 from django_redis.pool import ConnectionFactory
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
+from redis.retry import Retry
 
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # Retries of a cluster command after a connection error or a MOVED topology change (each re-reads the slot
@@ -95,6 +99,19 @@ def ping(client: Any) -> bool:
     return bool(client.ping())
 
 
+class _Cluster(RedisCluster):
+    """``RedisCluster`` whose "cannot reach the cluster" errors are ``redis.ConnectionError`` (what one Redis
+    raises), so every caller's connection handling — django-redis ``IGNORE_EXCEPTIONS`` included — applies.
+    redis-py raises ``RedisClusterException``, which is not a ``RedisError``, when no node answers a topology
+    refresh or a slot has no master."""
+
+    def execute_command(self, *args, **kwargs):
+        try:
+            return super().execute_command(*args, **kwargs)
+        except RedisClusterException as exc:
+            raise redis.ConnectionError(str(exc)) from exc
+
+
 _clusters: dict[tuple, Any] = {}
 _clusters_lock = threading.Lock()
 
@@ -103,11 +120,6 @@ def cluster_client(url: str, **kwargs) -> Any:
     """The process's ``RedisCluster`` for ``url`` and these connection options (one per combination: it
     holds a connection pool per node and is safe to share between threads). A cluster that cannot be reached
     raises ``redis.ConnectionError`` (what a single Redis raises), and is tried again on the next call."""
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.exceptions import RedisClusterException
-    from redis.retry import Retry
-
     plain, _ = parse_url(url, forced=True)
     key = (plain, tuple(sorted(kwargs.items())))
     with _clusters_lock:
@@ -117,7 +129,7 @@ def cluster_client(url: str, **kwargs) -> Any:
         try:
             # dynamic_startup_nodes=False keeps the URL's host (a configuration endpoint's DNS name) as the
             # node to rediscover the cluster from, even after every node it listed has been replaced.
-            found = RedisCluster.from_url(plain, retry=Retry(NoBackoff(), CLUSTER_RETRIES),
+            found = _Cluster.from_url(plain, retry=Retry(NoBackoff(), CLUSTER_RETRIES),
                                           dynamic_startup_nodes=False, **kwargs)
         except RedisClusterException as exc:  # no seed node answered: the caller's usual connection handling
             raise redis.ConnectionError(str(exc)) from exc
@@ -161,6 +173,14 @@ class ClusterClient(DefaultClient):
     ``set_many`` and ``delete_many`` already pipeline or split per slot through ``RedisCluster``; single-key
     operations (``incr``'s script included) are routed by their key.
     """
+
+    def get_client(self, write=True, tried=None):
+        # Connecting to a cluster reads its topology (one Redis connects lazily): a failure here is a
+        # connection failure of the operation, which django-redis handles only inside its own try blocks.
+        try:
+            return super().get_client(write, tried)
+        except redis.ConnectionError as exc:
+            raise ConnectionInterrupted(connection=None) from exc
 
     def get_many(self, keys, version=None, client=None) -> dict:
         if client is None:
