@@ -35,7 +35,7 @@ def check_http(path: str) -> str:
 def _redis_ping(url: str) -> None:
     parsed = urlparse(url)
     sock = socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=TIMEOUT)
-    if parsed.scheme == "rediss":
+    if parsed.scheme.startswith("rediss"):  # rediss:// and rediss+cluster://
         sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parsed.hostname)
     with sock:
         if parsed.password:

@@ -15,7 +15,7 @@ import unicodedata
 import mongoengine as me
 
 from apps.discussions import enums
-from tradesignals.kernel.drf.fields import char_ranges
+from tradesignals.kernel.text import char_ranges
 
 # Bodies are plain text kept as written (line breaks and surrounding spaces included): any character but the
 # control characters (a body keeps tab and the line breaks, a title none: neither the line and paragraph

@@ -35,6 +35,7 @@ from tradesignals.kernel.numbers import (
     parse_ascii_decimal,
     parse_ascii_int,
 )
+from tradesignals.kernel.text import char_ranges  # noqa: F401 - re-exported: the fields' patterns
 
 IDENTIFIER_MAX = 64
 IDENTIFIER_SCHEMA = {"type": "string", "pattern": f"^[A-Za-z0-9]{{1,{IDENTIFIER_MAX}}}$"}  # is_identifier
@@ -94,23 +95,6 @@ def password_policy_schema() -> dict:
                if isinstance(validator, password_validation.MinimumLengthValidator)]
     policy = " ".join(str(text) for text in password_validation.password_validators_help_texts(validators))
     return {"minLength": max(lengths, default=1), "description": policy}
-
-
-def char_ranges(codepoints) -> str:
-    """The body of a character class naming ``codepoints`` as ``\\uXXXX``/``\\UXXXXXXXX`` ranges."""
-    def escape(point: int) -> str:
-        return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
-
-    points, parts = sorted(set(codepoints)), []
-    start = previous = None
-    for point in [*points, None]:
-        if start is not None and point == previous + 1:
-            previous = point
-            continue
-        if start is not None:
-            parts.append(escape(start) if start == previous else f"{escape(start)}-{escape(previous)}")
-        start = previous = point
-    return "".join(parts)
 
 
 def text_pattern(*, stripped: bool = False, blank: bool = True, stripped_max: int | None = None,
