@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-unit lint boundaries pytest install clean
 
+# The suite runs on this many pytest-xdist workers, a test module per worker at a time (each worker has its own
+# servers, Redis databases and media directory: settings/test.py); PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
+
 # Two pip calls (pip refuses to mix hashed and unhashed lines): the hashed production lock alone with
 # --require-hashes, then the dev tools, which leave the already-satisfied production pins in place.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -30,7 +34,7 @@ boundaries: $(STAMP)
 # tests/run.sh installs the Debian packages the tests drive (nginx, chromium, redis-server) when missing and
 # allowed, and starts Redis on 127.0.0.1:6379 for the run when nothing answers there.
 pytest: $(STAMP)
-	bash tests/run.sh $(BIN)/python $(BIN)/pytest $(PYTEST_ARGS)
+	bash tests/run.sh $(BIN)/python $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint boundaries pytest
 

@@ -24,6 +24,12 @@ def pytest_configure(config):
 
     World-traversable, as the system temp dir is: nginx workers run as an unprivileged user when we are root.
     """
+    if hasattr(config, "workerinput"):
+        # A pytest-xdist worker: the controller made the run's directory and passed it on as TMPDIR; the
+        # controller removes it (a directory per worker inside it would only lengthen every path: Chromium
+        # refuses a socket path past 107 bytes).
+        config.stash[_TEMP] = (None, None, None)
+        return
     os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
     root = tempfile.mkdtemp(prefix="ts-tests-")
     os.chmod(root, 0o755)  # noqa: S103 - traversal for nginx workers; every entry inside has its own mode
@@ -33,6 +39,8 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     root, tmpdir, tempdir = config.stash[_TEMP]
+    if root is None:  # an xdist worker: the controller's directory
+        return
     shutil.rmtree(root, ignore_errors=True)
     tempfile.tempdir = tempdir
     if tmpdir is None:

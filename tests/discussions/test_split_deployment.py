@@ -7,13 +7,8 @@ closes the thread again. The users process counts the comment from ``discussion.
 """
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pymongo
 import pytest
@@ -21,7 +16,7 @@ import pytest
 from tests.support.accounts import PASSWORD
 from tests.support.discussions import BASE, text
 from tests.support.live import api, make_admin, register
-from tests.support.procs import ROOT, Gunicorn
+from tests.support.procs import Consumers, Gunicorn
 from tests.support.servers import wait_until
 from tests.support.signals import BASE as SIGNALS
 from tests.support.signals import VALID
@@ -30,38 +25,6 @@ pytestmark = pytest.mark.cluster
 SLICES = ("accounts", "signals", "users", "discussions")
 CONSUMING = ("discussions", "users")
 STEP = 60  # seconds for one hop over the bus (generous: six Django processes share the machine)
-
-
-class Consumers:
-    """``manage.py run_consumers --app <app>`` as its own process; stopped with SIGTERM like in production."""
-
-    def __init__(self, env: dict, app: str, log_path: Path):
-        self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.test", **env}
-        self.app, self.log_path = app, log_path
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Consumers:
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "manage.py", "run_consumers", "--app", self.app], cwd=ROOT,
-                                     env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
-        return self
-
-    def alive(self) -> bool:
-        assert self.proc.poll() is None, f"{self.app} consumers exited: {self.log_path.read_text(errors='replace')}"
-        return True
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-        return self.proc.returncode
 
 
 @pytest.fixture

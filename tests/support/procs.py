@@ -76,3 +76,41 @@ class Gunicorn:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class Consumers:
+    """``manage.py run_consumers --app <app>`` as its own process; stopped with SIGTERM like in production."""
+
+    def __init__(self, env: dict, app: str, log_path: Path):
+        self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.test", **env}
+        self.app, self.log_path = app, log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Consumers:
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen([sys.executable, "manage.py", "run_consumers", "--app", self.app], cwd=ROOT,
+                                     env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        return self
+
+    def alive(self) -> bool:
+        assert self.proc.poll() is None, f"{self.app} consumers exited: {self.log_path.read_text(errors='replace')}"
+        return True
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> Consumers:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

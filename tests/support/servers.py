@@ -72,7 +72,9 @@ class MongoServer:
 
 
 def redis_url() -> str:
-    return os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    """The Redis database of this test process: ``REDIS_URL`` (default db 15), as settings.test set it — under
+    pytest-xdist each worker's own (see settings/test.py)."""
+    return os.environ.get("TS_TEST_WORKER_REDIS_URL") or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def redis_available(url: str) -> bool:

@@ -5,10 +5,6 @@ by the bus (``manage.py run_consumers --app users``); until it arrives, /users/m
 """
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import uuid
 
 import pymongo
@@ -16,34 +12,10 @@ import pytest
 import requests
 
 from tests.support.accounts import PASSWORD
-from tests.support.procs import ROOT, Gunicorn
+from tests.support.procs import Consumers, Gunicorn
 from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.cluster
-
-
-class Consumers:
-    """``manage.py run_consumers --app users`` as its own process; stopped with SIGTERM like in production."""
-
-    def __init__(self, env: dict, log_path: str):
-        self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.test", **env}
-        self.log_path = log_path
-
-    def __enter__(self) -> Consumers:
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in __exit__
-        self.proc = subprocess.Popen([sys.executable, "manage.py", "run_consumers", "--app", "users"], cwd=ROOT,
-                                     env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
 
 
 @pytest.fixture
@@ -80,7 +52,7 @@ def test_a_registration_in_the_accounts_process_becomes_a_profile_in_the_users_p
         assert (early.json()["id"], early.json()["email"], early.json()["display_name"]) == (
             user_id, None, "Split Trader")
 
-        with Consumers(envs["users"], str(tmp_path / "consumers.log")) as consumers:
+        with Consumers(envs["users"], "users", tmp_path / "consumers.log") as consumers:
             def projected():
                 assert consumers.proc.poll() is None, (tmp_path / "consumers.log").read_text()
                 body = requests.get(f"{users.url}/api/v1/users/me", headers=headers, timeout=10).json()
