@@ -2,10 +2,11 @@
 # Bring what the test suite needs, then run it: `make test` calls this, so README's two commands are the whole
 # set-up on a fresh machine.
 #
-#   Debian packages  nginx, chromium, redis-server and openssl are installed with apt-get when missing and allowed
-#                    (root, or sudo without a password). INSTALL_SYSTEM_PACKAGES=no never installs; then, or when
-#                    installing is not possible, CI=true stops at once with the one command to run, and a local
-#                    run carries on (the tests needing the missing program skip, and say so).
+#   Debian packages  nginx, chromium, redis-server, openssl, buildah, podman, runc and debootstrap are installed
+#                    with apt-get when missing and allowed (root, or sudo without a password).
+#                    INSTALL_SYSTEM_PACKAGES=no never installs; then, or when installing is not possible, CI=true
+#                    stops at once with the one command to run, and a local run carries on (the tests needing the
+#                    missing program skip, and say so).
 #   Redis            when nothing answers at REDIS_URL's loopback address (default 127.0.0.1:6379), a private
 #                    redis-server is started there (memory only) for the run and stopped when it ends.
 #
@@ -21,6 +22,10 @@ nginx=${NGINX_PATH:-$(command -v nginx || echo /usr/sbin/nginx)}
 command -v "${CHROMIUM_PATH:-/usr/bin/chromium}" >/dev/null 2>&1 || packages+=(chromium)
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)  # a throwaway certificate for the TLS browser tests
+# The image test (tests/deploy/test_image_build.py) builds the Dockerfile on a local base and boots it.
+for tool in buildah podman runc debootstrap; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || packages+=("$tool")
+done
 
 if [ ${#packages[@]} -gt 0 ]; then
   command_line="apt-get update && apt-get install -y --no-install-recommends ${packages[*]}"
