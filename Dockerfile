@@ -2,8 +2,12 @@
 # One image for every slice and for the consumers: TRADESIGNALS_SLICES picks the slice at run time,
 # `python manage.py run_consumers` (compose's consumers service) runs the event consumers.
 
+# The base is an argument so the image can be built from a locally made base where no registry is reachable
+# (tests/deploy/test_image_build.py does); the default is the official image.
+ARG BASE_IMAGE=python:3.11-slim
+
 # --- build: production requirements only, into a venv copied whole into the runtime stage ---------------
-FROM python:3.11-slim AS build
+FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 COPY requirements.txt /tmp/requirements.txt
@@ -12,7 +16,7 @@ COPY requirements.txt /tmp/requirements.txt
 RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/requirements.txt
 
 # --- runtime -------------------------------------------------------------------------------------------
-FROM python:3.11-slim AS runtime
+FROM ${BASE_IMAGE} AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
