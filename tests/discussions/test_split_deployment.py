@@ -116,9 +116,10 @@ def test_a_signal_approved_in_the_signals_process_opens_its_thread_in_the_discus
     rejected = api(signals, "PATCH", f"{SIGNALS}/{signal_id}/status", admin_token,
                    json={"status": "rejected", "reason": "Taken down"})
     assert rejected.status_code == 200, rejected.text
-    wait_until(lambda: consumers["discussions"].alive() and api(discussions, "GET", path).status_code == 404,
+    # The handler records the signal's status, then closes its thread: two writes, so wait for both.
+    wait_until(lambda: consumers["discussions"].alive() and api(discussions, "GET", path).status_code == 404
+               and api(discussions, "GET", f"{BASE}/{thread['id']}").status_code == 404,
                timeout=STEP, interval=0.1, message="the rejection to close the signal's thread")
-    assert api(discussions, "GET", f"{BASE}/{thread['id']}").status_code == 404
     assert api(discussions, "GET", BASE, params={"signal_id": signal_id}).json()["results"] == []
     assert api(discussions, "POST", path, reader["access"], json={"body": text()}).status_code == 404
     closed = api(discussions, "GET", f"{BASE}/{thread['id']}", admin_token)
