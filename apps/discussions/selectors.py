@@ -18,7 +18,7 @@ from operator import attrgetter
 from apps.discussions import cache, enums
 from apps.discussions.models import Author, Comment, Report, SignalRef, Thread
 from tradesignals.kernel import keyset, mongo
-from tradesignals.kernel.pagination import Page, Position, invalid_cursor, paginate
+from tradesignals.kernel.pagination import Page, Position, invalid_cursor, page_query, paginate
 
 ADMIN, PUBLIC = "admin", "public"
 _LAST_ACTIVITY = attrgetter("last_activity_at")
@@ -35,11 +35,6 @@ def _position(after: Position | None):
     if oid is None:
         raise invalid_cursor()
     return after[0], oid
-
-
-def _page_query(after: Position | None, limit: int, **extra) -> dict:
-    position = None if after is None else [after[0].isoformat(), after[1]]
-    return {**extra, "after": position, "limit": limit}
 
 
 # -- single documents ----------------------------------------------------------------------------------
@@ -173,7 +168,7 @@ def thread_list_rendered(*, viewer: str, filters: dict, after, limit: int,
                          render: Callable[[Page], bytes]) -> dict:
     signal_id = filters.get("signal_id")
     return cache.read_through(
-        cache.THREADS, _page_query(after, limit, viewer=viewer, signal_id=signal_id),
+        cache.THREADS, page_query(after, limit, viewer=viewer, signal_id=signal_id),
         lambda: _entry(render(thread_list(viewer=viewer, signal_id=signal_id, after=after, limit=limit))),
         ttl=_ttl(viewer))
 
@@ -214,7 +209,7 @@ def comment_page_rendered(*, thread_id: str, viewer: str, after, limit: int, ren
         return _entry(render(page), meta=thread_meta(thread))
 
     return cache.read_through(cache.thread_namespace(thread_id),
-                              _page_query(after, limit, viewer=viewer, comments=route), build, ttl=_ttl(viewer))
+                              page_query(after, limit, viewer=viewer, comments=route), build, ttl=_ttl(viewer))
 
 
 def empty_page_rendered(*, render: Callable[[Page], bytes]) -> dict:
@@ -223,5 +218,5 @@ def empty_page_rendered(*, render: Callable[[Page], bytes]) -> dict:
 
 
 def report_list_rendered(*, after, limit: int, render: Callable[[Page], bytes]) -> dict:
-    return cache.read_through(cache.MODERATION, _page_query(after, limit, reports=enums.REPORT_OPEN),
+    return cache.read_through(cache.MODERATION, page_query(after, limit, reports=enums.REPORT_OPEN),
                               lambda: _entry(render(report_list_open(after=after, limit=limit))))

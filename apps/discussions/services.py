@@ -614,11 +614,7 @@ def _sync_signal_thread(signal_id: str) -> None:
 
 
 # -- projections: user.* -------------------------------------------------------------------------------------
-def event_time_us(occurred_at: str) -> int:
-    """An event's RFC 3339 ``occurred_at`` as epoch microseconds (the projections' ordering stamp)."""
-    moment = datetime.fromisoformat(occurred_at)
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1_000_000)
+event_time_us = events.time_us  # the projections' ordering stamp of an event
 
 
 def author_apply(*, user_id: str, at_us: int, name: str | None = None, active: bool | None = None) -> bool:

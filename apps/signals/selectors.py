@@ -21,7 +21,7 @@ from bson import ObjectId
 from apps.signals import cache, enums
 from apps.signals.models import INDEXES, RECENT, TradeSignal
 from tradesignals.kernel import keyset, mongo
-from tradesignals.kernel.pagination import Page, Position, invalid_cursor, paginate
+from tradesignals.kernel.pagination import Page, Position, invalid_cursor, page_query, paginate
 
 SORT = [("created_at", -1), ("_id", -1)]
 
@@ -145,8 +145,7 @@ def _page_entry(page: Page, render: RenderPage) -> dict:
 
 
 def _page_query(filters: dict, after, limit: int, **extra) -> dict:
-    position = None if after is None else [after[0].isoformat(), after[1]]
-    return {**filters, **extra, "after": position, "limit": limit}
+    return page_query(after, limit, **filters, **extra)
 
 
 def signal_list_own_rendered(*, owner_id: str, filters: dict, after, limit: int, render: RenderPage) -> dict:

@@ -78,12 +78,7 @@ def _us(moment: datetime) -> int:
     return int(moment.timestamp() * 1_000_000)
 
 
-def event_time_us(occurred_at: str) -> int:
-    """An event's RFC 3339 ``occurred_at`` as epoch microseconds (the projection's ordering stamp)."""
-    moment = datetime.fromisoformat(occurred_at)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return _us(moment)
+event_time_us = events.time_us  # the projection's ordering stamp of an event
 
 
 def _profiles():

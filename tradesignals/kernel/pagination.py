@@ -44,6 +44,13 @@ class Page(Generic[T]):
 _CREATED_AT = attrgetter("created_at")
 
 
+def page_query(after: Position | None, limit: int, **facts) -> dict:
+    """What names one page of a list in a cache key: the list's ``facts`` (filters, viewer class), the position
+    it continues after and its size."""
+    position = None if after is None else [after[0].isoformat(), after[1]]
+    return {**facts, "after": position, "limit": limit}
+
+
 def paginate(rows: Iterable[T], *, limit: int, key: Callable[[Any], datetime] = _CREATED_AT) -> Page[T]:
     """The page of ``limit`` items from ``rows`` (read as ``limit + 1``: the extra one only proves a next page),
     continuing after the last item's ``(key(item), id)``."""

@@ -32,7 +32,17 @@ from tradesignals.kernel.events.registry import EventSchemaError, register_schem
 
 logger = logging.getLogger(__name__)
 __all__ = ["OUTBOX_COLLECTION", "Event", "EventSchemaError", "atomic", "deliver", "publish", "register_schema",
-           "subscribe", "subscribers", "unregister_schema"]
+           "subscribe", "subscribers", "time_us", "unregister_schema"]
+
+
+def time_us(occurred_at: str) -> int:
+    """An event's RFC 3339 ``occurred_at`` as epoch microseconds: the ordering stamp projections keep with each fact
+    (a naive time is UTC)."""
+    from datetime import UTC, datetime
+
+    moment = datetime.fromisoformat(occurred_at)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000)
 
 
 def _occurred_now() -> str:
