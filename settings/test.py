@@ -18,6 +18,9 @@ if _WORKER.startswith("gw") and "TS_TEST_WORKER_REDIS_URL" not in os.environ:
     os.environ["REDIS_URL"] = os.environ["TS_TEST_WORKER_REDIS_URL"] = urlunsplit(
         (_parts.scheme, _parts.netloc, f"/{_db}", "", ""))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# A loaded two-worker run can keep the embedded server from answering a heartbeat within the production default
+# (2 s); pymongo then clears the pool and cancels the operations in flight. Tests that need a short timeout set it.
+os.environ.setdefault("MONGODB_TIMEOUT_MS", "10000")
 # Uploaded images of a test run stay in its temp dir (tests/run.sh removes it), never in ./var/media.
 # Tests sweep images explicitly (images_gc, gc.run_forever): no background sweep racing their assertions.
 os.environ.setdefault("IMAGE_GC_INTERVAL", "0")

@@ -262,7 +262,14 @@ def call_and_check(case, base_url: str, account: Account | None, seeds: Seeds) -
     if new_password and response.status_code == 204:
         account.password = new_password
     case.validate_response(response, checks=CHECKS, headers=headers)
-    assert elapsed < MAX_SECONDS, f"{case.method} {case.formatted_path} took {elapsed:.2f}s"
+    if elapsed >= MAX_SECONDS:
+        # An input that stalls a worker (a backtracking pattern, a huge decode) is slow every time; a request that
+        # waited behind the rest of a loaded run is not. So a slow answer is sent once more and must be slow again.
+        retry_headers = {"Authorization": f"Bearer {account.fresh_token()}"} if account else None
+        started = time.monotonic()
+        case.call(base_url=base_url, headers=retry_headers, timeout=10)
+        again = time.monotonic() - started
+        assert again < MAX_SECONDS, f"{case.method} {case.formatted_path} took {elapsed:.2f}s, then {again:.2f}s"
     if expected is not None:  # a valid case naming only real things has one answer
         assert response.status_code in expected, \
             f"{case.method} {case.formatted_path} {case.body!r}: {response.status_code} {response.text}"
