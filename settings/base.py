@@ -307,6 +307,9 @@ SIGNAL_CREATE_RATE_MAX = env_int("SIGNAL_CREATE_RATE_MAX", 100, minimum=1)
 SIGNAL_CREATE_RATE_WINDOW = env_duration("SIGNAL_CREATE_RATE_WINDOW", "1h")
 # Separation of duties: an administrator may not review their own signal unless this is on (single-admin installs).
 SIGNAL_SELF_REVIEW = env_bool("SIGNAL_SELF_REVIEW", False)
+# Outcomes (docs/outcomes.md): a signal not entered (or, once open, not closed) within this many candles of its
+# timeframe expires.
+SIGNAL_EXPIRY_CANDLES = env_int("SIGNAL_EXPIRY_CANDLES", 100, minimum=1, maximum=100000)
 
 # --- images and file storage (docs/images.md) -------------------------------------------------------
 # An upload larger than IMAGE_MAX_BYTES is a 413 (the body limit of the upload routes is this plus the multipart

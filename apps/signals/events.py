@@ -4,6 +4,8 @@ CREATED = "trade_signal.created"
 UPDATED = "trade_signal.updated"
 STATUS_CHANGED = "trade_signal.status_changed"
 DELETED = "trade_signal.deleted"
+OUTCOME_RECORDED = "trade_signal.outcome_recorded"
+CANDLES_RECEIVED = "market.candles_received"
 
 PRODUCER = "signals"
 
@@ -14,6 +16,11 @@ PAYLOAD_FIELDS = {
     STATUS_CHANGED: ("signal_id", "owner_id", "symbol", "old_status", "new_status", "reason", "reviewed_by",
                      "version"),
     DELETED: ("signal_id", "owner_id", "status", "discarded_image_ids"),
+    # A decided outcome (won, lost, expired): final, published once per signal.
+    OUTCOME_RECORDED: ("signal_id", "owner_id", "symbol", "state", "entered_at", "closed_at", "exit_price",
+                       "r_multiple", "version"),
+    # Stored candles of one symbol (the minutes first..last of one ingest); the evaluation consumes it.
+    CANDLES_RECEIVED: ("symbol", "first", "last", "count"),
 }
 
 # Events of other apps this app consumes.

@@ -36,6 +36,11 @@ INDEXES = {
     "status_symbol_recent": ("status", "symbol", *RECENT),
     "reviewed_recent": ("-review.at", "-id"),
     "reviewer_recent": ("review.by", "-review.at", "-id"),
+    # Outcomes: the public feed filtered by outcome; the evaluation's candidates (live signals of a symbol);
+    # the leaderboard's closed signals by closing time.
+    "public_outcome_recent": ("status", "owner_active", "outcome.state", *RECENT),
+    "outcome_live": ("outcome.state", "symbol", "outcome.starts_at"),
+    "outcome_closed": ("outcome.closed_at", "owner_id"),
 }
 
 
@@ -156,6 +161,18 @@ class Transition(me.EmbeddedDocument):
     reason = me.StringField(max_length=enums.REASON_MAX, null=True)
 
 
+class Outcome(me.EmbeddedDocument):
+    """Where the signal stands against market data (``apps.signals.outcomes`` holds the rules). ``starts_at`` is
+    the approval the evaluation counts from; everything else is what the API shows."""
+
+    state = me.StringField(required=True, choices=enums.OUTCOME_STATES, default=enums.OUTCOME_PENDING)
+    starts_at = me.DateTimeField(null=True)
+    entered_at = me.DateTimeField(null=True)
+    closed_at = me.DateTimeField(null=True)
+    exit_price = me.Decimal128Field(null=True)
+    r_multiple = me.Decimal128Field(null=True)
+
+
 class TradeSignal(me.Document):
     owner_id = me.StringField(required=True)
     owner_name = me.StringField(default="")
@@ -174,6 +191,8 @@ class TradeSignal(me.Document):
     review = me.EmbeddedDocumentField(Review, null=True)
     history = me.EmbeddedDocumentListField(Transition)
     version = me.IntField(required=True, min_value=1, default=1)
+    # Absent on signals stored before outcomes existed: read as pending (``outcomes.of``).
+    outcome = me.EmbeddedDocumentField(Outcome, null=True)
     created_at = me.DateTimeField(required=True)
     updated_at = me.DateTimeField(required=True)
 
@@ -203,4 +222,23 @@ class ChartImage(ImageRecord):
             {"fields": ["key"], "name": "key", "unique": True},
             {"fields": ["thumbnail_key"], "name": "thumbnail_key"},  # the sweep's "is this file named?"
         ],
+    }
+
+
+class Candle(me.Document):
+    """One minute of one symbol's market data (open, high, low, close), stored once per (symbol, minute): the
+    same candle again is a no-op and a changed one replaces it. ``t`` is the minute's start, UTC."""
+
+    symbol = me.StringField(required=True, regex=enums.SYMBOL_PATTERN)
+    t = me.DateTimeField(required=True)
+    o = me.Decimal128Field(required=True)
+    h = me.Decimal128Field(required=True)
+    l = me.Decimal128Field(required=True)  # noqa: E741 — the field is the candle's low, named as clients send it
+    c = me.Decimal128Field(required=True)
+    received_at = me.DateTimeField(required=True)
+
+    meta = {
+        "collection": "market_candles",
+        "db_alias": "signals",
+        "indexes": [{"fields": ["symbol", "t"], "name": "symbol_minute", "unique": True}],
     }

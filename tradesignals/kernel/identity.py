@@ -5,7 +5,9 @@ from dataclasses import dataclass
 
 ROLE_USER = "user"
 ROLE_ADMIN = "admin"
-ROLES = (ROLE_USER, ROLE_ADMIN)
+# A market-data source (an exchange bridge, a loader): a user who may also post candles.
+ROLE_FEED = "feed"
+ROLES = (ROLE_USER, ROLE_FEED, ROLE_ADMIN)
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,10 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
+
+    @property
+    def may_feed_market(self) -> bool:
+        return self.role in (ROLE_FEED, ROLE_ADMIN)
 
     @property
     def pk(self) -> str:  # what DRF throttles and logs look for
