@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -28,9 +29,18 @@ class Nginx(NginxProcess):
         self.dir = Path(tempfile.mkdtemp(prefix="ts-nginx-"))
         self.dir.chmod(0o755)
         self.conf = self.dir / "nginx.conf"
+        self._write(upstreams)
+
+    def _write(self, upstreams: dict[str, list[str]]) -> None:
         self.conf.write_text(load_renderer().render(
             upstreams=upstreams, listen=f"127.0.0.1:{self.port}", runtime_dir=self.dir, debug_headers=True,
         ))
+
+    def reconfigure(self, upstreams: dict[str, list[str]]) -> None:
+        """New upstream servers, by a graceful reload (SIGHUP): what an ingress controller does when a pod leaves
+        its endpoints. The old workers finish what they hold; new connections get the new configuration."""
+        self._write(upstreams)
+        self.proc.send_signal(signal.SIGHUP)
 
     @property
     def url(self) -> str:

@@ -4,8 +4,10 @@ What a Deployment's rolling update does (maxSurge 1, maxUnavailable 0), with the
 manifests use (``GUNICORN_DRAIN_SECONDS`` from the Dockerfile): the new instance starts and becomes ready, then
 the old one gets SIGTERM — it answers ``/health`` 503 while it keeps serving for the drain, then closes its
 listener and finishes what it holds. nginx (the repository's configuration, the ALB's role) sends each request
-to an instance that takes it and retries a refused connection on the next one. Streams of reads, of signed-in
-reads and of creates run through it all; every response must be a success.
+to an instance that takes it and retries a refused connection on the next one, and lets go of the draining one
+when it is taken out of the targets (a reload, as the ingress controller does on an endpoint change; the ALB
+deregisters it) — within the drain, so nothing is sent to a listener that is closing. Streams of reads, of
+signed-in reads and of creates run through it all; every response must be a success.
 """
 from __future__ import annotations
 
@@ -80,6 +82,15 @@ def test_replacing_an_instance_during_traffic_fails_no_request(mongo_uri, redis_
         wait_until(lambda: requests.get(f"{old.url}/health", timeout=2).status_code == 503, timeout=10,
                    message="the old instance to report not ready while it drains")
         draining_since = time.monotonic()
+        # The balancer takes the draining target out (the ALB's deregistration, the ingress controller's endpoint
+        # update); until it has, the old instance keeps serving whatever still reaches it.
+        remaining = [f"127.0.0.1:{instance.port}" for instance in (steady, new)]
+        gateway.reconfigure({name: remaining for name in slices.ALL})
+        old_address = f"127.0.0.1:{old.port}"
+        wait_until(lambda: all(requests.get(f"{gateway.url}/api/v1/trade-signals/public", timeout=5)
+                               .headers.get("X-Upstream") != old_address for _ in range(20)),
+                   timeout=20, message="the gateway to stop sending to the draining instance")
+        assert time.monotonic() - draining_since < drain, "the balancer let go within the drain window"
         old.proc.wait(timeout=drain + 40)
         assert time.monotonic() - draining_since >= drain - 1  # it served out its drain before it left
         after = len(results)
