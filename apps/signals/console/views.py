@@ -3,6 +3,7 @@ signals, the overview. Thin: parse → selector/service → template. Decisions 
 ``services.signal_review`` — the same events, cache invalidation and history as the API."""
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.http import HttpResponseRedirect
@@ -12,7 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.signals import enums, selectors, services
 from apps.signals.console import chart
+from apps.signals.console import selectors as console_selectors
 from apps.signals.console.forms import QueueFilterForm, ReviewForm, StatusFilterForm
+from tradesignals.kernel.clock import utcnow
 from tradesignals.kernel.console import admin_page, page_context
 from tradesignals.kernel.csp import frames_own_pages
 from tradesignals.kernel.drf import pagination
@@ -157,9 +160,15 @@ def signals_page(request):
 @require_GET
 @admin_page
 def overview_page(request):
-    """Counts per status, and signals created per day over the last 30 days as an inline SVG chart."""
+    """Counts per status, signals created per day over the last 30 days, and the cumulative R of the top
+    traders over the last 90 days — both as inline SVG charts."""
     days = selectors.signal_counts_per_day(days=DAYS)
     counts = selectors.signal_counts_by_status()
+    now = utcnow()
+    closed = console_selectors.signal_list_closed(days=console_selectors.CHART_DAYS, now=now)
+    r_chart = chart.cumulative_r(closed, since=now - timedelta(days=console_selectors.CHART_DAYS), until=now,
+                                 limit=console_selectors.CHART_TRADERS)
     return render(request, "console/overview.html", _context(
         request, "overview", counts=[(status, counts[status]) for status in enums.STATUSES],
-        total=sum(counts.values()), days=days, chart=chart.stacked_bars(days), window=DAYS))
+        total=sum(counts.values()), days=days, chart=chart.stacked_bars(days), window=DAYS,
+        r_chart=r_chart, r_window=console_selectors.CHART_DAYS, r_traders=console_selectors.CHART_TRADERS))
