@@ -123,11 +123,17 @@ def test_overview_draws_one_line_per_top_trader_with_its_final_cumulative_r(admi
     assert {owner: line["closed"] for owner, line in lines.items()} == {"t1": 3, "t4": 2, "t3": 2, "t5": 1, "t2": 2}
     assert list(lines) == ["t1", "t4", "t3", "t5", "t2"]  # total R desc, then more closes first
     assert lines["t1"]["title"] == "Ann: 4.00 R over 3 closed signals"
-    assert len(lines["t1"]["points"]) == 4  # the start at 0, then one step per close
-    ys = [float(p.split(",")[1]) for p in lines["t1"]["points"]]
-    assert ys[2] > ys[1] and ys[3] < ys[2]  # +2 then −1 then +3: up, down, up (SVG y grows downwards)
+    points = [tuple(float(v) for v in p.split(",")) for p in lines["t1"]["points"]]
+    assert len(points) == 2 + 2 * 3  # from 0 on the left edge, a step at each of 3 closes, to the right edge
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    assert xs == sorted(xs) and xs[1:7:2] == xs[2:7:2]  # each step is vertical at its closing time
     zero = float(re.search(r'<line class="chart__zero"[^>]* y1="([\d.]+)"', body).group(1))
-    assert ys[0] == zero and float(lines["t2"]["points"][-1].split(",")[1]) > zero  # Bob ends below 0
+    assert ys[0] == ys[1] == zero
+    assert ys[2] < zero and ys[4] > ys[3] and ys[6] < ys[5] and ys[7] == ys[6]  # +2, −1, +3 (SVG y grows down)
+    bob = [float(p.split(",")[1]) for p in lines["t2"]["points"]]
+    assert bob[-1] > zero  # Bob ends below 0
+    cid = lines["t3"]["points"]
+    assert cid[3] == cid[4] and cid[2] != cid[1]  # his expiry without an entry adds no step; his win did
     assert "Fay" not in body and "Gus" not in body and "Hal" not in body and "Ivy" not in body
     assert 'id="r-chart-empty"' not in body
     assert " style=" not in body and "<script" not in body

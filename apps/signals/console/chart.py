@@ -131,9 +131,9 @@ def top_traders(rows, *, limit: int) -> list[tuple[str, str, list]]:
 
 
 def cumulative_r(rows, *, since, until, limit: int = 5) -> dict | None:
-    """Geometry of ``console/overview.html``'s cumulative-R chart: one polyline per top trader, starting at 0 on
-    ``since`` and stepping up or down at each close by that signal's R (an expiry without an entry has no R and
-    adds nothing). ``None`` when there is nothing closed."""
+    """Geometry of ``console/overview.html``'s cumulative-R chart: one polyline per top trader, from 0 on ``since``
+    to its total on ``until``, stepping up or down at each close by that signal's R (an expiry without an entry
+    has no R and adds nothing). ``None`` when there is nothing closed."""
     traders = top_traders(rows, limit=limit)
     if not traders:
         return None
@@ -141,10 +141,12 @@ def cumulative_r(rows, *, since, until, limit: int = 5) -> dict | None:
     low = high = Decimal(0)
     for owner_id, name, items in traders:
         running, points = Decimal(0), [(since, Decimal(0))]
-        for item in items:
+        for item in items:  # a step at each close: R is booked when the signal closes, not in between
+            points.append((item.closed_at, running))
             running += item.r_multiple or 0
             points.append((item.closed_at, running))
             low, high = min(low, running), max(high, running)
+        points.append((until, running))
         series.append((owner_id, name, items, points, running))
     step = _r_step(max(high - low, Decimal(1)))
     bottom = (low / step).to_integral_value(rounding="ROUND_FLOOR") * step
