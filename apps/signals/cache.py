@@ -12,8 +12,8 @@ from collections.abc import Callable
 from tradesignals.kernel import cache as kernel_cache
 from tradesignals.kernel.cache import etag_for, get_cache
 
-__all__ = ["ADMIN_ALL", "PUBLIC_APPROVED", "detail_namespace", "etag_for", "invalidate", "invalidate_owner",
-           "read_through", "user_namespace"]
+__all__ = ["ADMIN_ALL", "PUBLIC_APPROVED", "detail_namespace", "etag_for", "invalidate", "invalidate_many",
+           "invalidate_owner", "read_through", "user_namespace"]
 
 ADMIN_ALL = "trade-signals:admin:all"
 PUBLIC_APPROVED = "trade-signals:public:approved"
@@ -41,6 +41,17 @@ def invalidate(*, owner_id: str, signal_id: str | None, public: bool) -> None:
     if public:
         namespaces.append(PUBLIC_APPROVED)
     get_cache().bump_many(namespaces)
+
+
+def invalidate_many(changes: list[tuple[str, str, bool]]) -> None:
+    """``invalidate`` for many signals at once — ``(owner_id, signal_id, public)`` each — in one bump, as an
+    evaluation that changed the outcomes of many signals of one symbol needs."""
+    namespaces = {ADMIN_ALL}
+    for owner_id, signal_id, public in changes:
+        namespaces.update((user_namespace(owner_id), detail_namespace(signal_id)))
+        if public:
+            namespaces.add(PUBLIC_APPROVED)
+    get_cache().bump_many(sorted(namespaces))
 
 
 def invalidate_owner(*, owner_id: str, signal_ids: list[str]) -> None:

@@ -25,12 +25,14 @@ from tradesignals.kernel.pagination import Page, Position, invalid_cursor, page_
 
 SORT = [("created_at", -1), ("_id", -1)]
 
-# The equality fields each list always has, and the optional filters it accepts.
+# The equality fields each list always has, and the optional filters it accepts (by their query names;
+# ``FILTER_FIELDS`` names the stored field of a filter called otherwise).
 LIST_SHAPES = {
-    "own": {"fixed": ("owner_id",), "filters": ("status", "symbol", "direction", "timeframe")},
-    "public": {"fixed": ("status", "owner_active"), "filters": ("symbol", "direction", "timeframe")},
-    "admin": {"fixed": (), "filters": ("owner_id", "status", "symbol", "direction", "timeframe")},
+    "own": {"fixed": ("owner_id",), "filters": ("status", "symbol", "direction", "timeframe", "outcome")},
+    "public": {"fixed": ("status", "owner_active"), "filters": ("symbol", "direction", "timeframe", "outcome")},
+    "admin": {"fixed": (), "filters": ("owner_id", "status", "symbol", "direction", "timeframe", "outcome")},
 }
+FILTER_FIELDS = {"outcome": "outcome.state"}
 
 # Visibility of a signal to a viewer.
 FULL, PUBLIC = "full", "public"
@@ -53,10 +55,14 @@ mongo_queries = _QueryCounter()
 
 
 def index_for(equality_fields) -> str:
-    """The declared index with the longest equality prefix drawn from ``equality_fields``, then the order."""
+    """The declared index with the longest equality prefix drawn from ``equality_fields``, then the order. Only
+    indexes that end in the list order count: ``outcome_live`` would otherwise look like an ``outcome.state``
+    prefix to an outcome filter (and send a query no index orders)."""
     fields = set(equality_fields)
     best, best_len = None, -1
     for name, spec in INDEXES.items():
+        if tuple(spec[-len(RECENT):]) != RECENT:
+            continue
         prefix = spec[: -len(RECENT)]
         if set(prefix) <= fields and len(prefix) > best_len:
             best, best_len = name, len(prefix)
@@ -64,8 +70,9 @@ def index_for(equality_fields) -> str:
 
 
 def list_plan(fixed: dict, filters: dict) -> tuple[str, dict, dict]:
-    """``(index name, index-prefix equality query, residual equality filters)`` of a list query."""
-    equality = {**fixed, **{k: v for k, v in filters.items() if v is not None}}
+    """``(index name, index-prefix equality query, residual equality filters)`` of a list query, on stored field
+    names (a filter named in ``FILTER_FIELDS`` becomes its field: ``outcome`` → ``outcome.state``)."""
+    equality = {**fixed, **{FILTER_FIELDS.get(k, k): v for k, v in filters.items() if v is not None}}
     index = index_for(equality)
     prefix = list(INDEXES[index][: -len(RECENT)])
     return index, {k: equality[k] for k in prefix}, {k: v for k, v in equality.items() if k not in prefix}
@@ -88,9 +95,26 @@ def _list(shape: str, *, fixed: dict, filters: dict, after, limit: int) -> Page:
     # The public feed may read a secondary; an owner's and the admins' lists read the primary (their writes).
     reads = mongo.PUBLIC if shape == "public" else mongo.PRIMARY
     raws = keyset.newest_first(mongo.collection(TradeSignal, reads), query=query, field="created_at",
-                               need=limit + 1, after=position, residual=keyset.equals(residual),
+                               need=limit + 1, after=position, residual=_equals(residual),
                                residual_key=tuple(sorted(residual.items())))
     return paginate(_signals(raws), limit=limit)
+
+
+def _stored(raw: dict, path: str):
+    """The value at a dotted ``path`` of a raw document, as a MongoDB equality reads it (absent: ``None``)."""
+    for part in path.split("."):
+        if not isinstance(raw, dict):
+            return None
+        raw = raw.get(part)
+    return raw
+
+
+def _equals(expected: dict):
+    """``keyset.equals`` for top-level fields, reading dotted paths (``outcome.state``) through the document."""
+    if not any("." in key for key in expected):
+        return keyset.equals(expected)
+    items = list(expected.items())
+    return lambda raw: all(_stored(raw, key) == value for key, value in items)
 
 
 def _signals(raws) -> list[TradeSignal]:
@@ -200,6 +224,9 @@ def signal_detail_rendered(*, signal_id: str, render: Callable[[TradeSignal, str
 CONSOLE_QUEUE_FILTERS = ("symbol", "direction", "owner_id")
 # Declared indexes that serve console reads (ordered by review time) rather than a LIST_SHAPES list.
 CONSOLE_INDEXES = ("reviewed_recent", "reviewer_recent")
+# Declared indexes of the outcomes, no list's either: the evaluation's live candidates of a symbol
+# (apps.signals.evaluation) and the closed signals by closing time (the leaderboard).
+OUTCOME_INDEXES = ("outcome_live", "outcome_closed")
 _OLDEST = [("created_at", 1), ("_id", 1)]
 
 

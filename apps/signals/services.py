@@ -5,6 +5,13 @@ a conditional update on ``version`` — two writers that read the same version c
 that sent ``If-Match`` gets 412 when it lost; a caller that did not is retried on a fresh read (its change
 is re-validated against the new state), so a status change racing an edit always leaves a consistent
 document. After the commit the Django signals below are sent; cache invalidation hangs on them.
+
+Outcomes (``apps.signals.outcomes``; the evaluation is ``apps.signals.evaluation``): an approval starts the
+signal's outcome at the approval's time, an edit resets it to pending (it starts again at the next approval),
+and a rejection of a live signal does too. A decided outcome is final: the owner can neither edit the signal
+(409) nor delete it (409: a trader must not erase a loss from their record); an administrator still rejects or
+deletes it. The evaluation bumps ``version`` with every outcome change, so an edit or review that read the
+signal before an outcome was decided loses its conditional write and re-reads (and then meets the 409).
 """
 from __future__ import annotations
 
@@ -18,10 +25,11 @@ from bson import ObjectId
 from django.conf import settings
 from pymongo.errors import OperationFailure
 
-from apps.signals import enums, selectors
+from apps.signals import enums, outcomes, selectors
 from apps.signals import events as signal_events
 from apps.signals.models import (
     ChartImage,
+    Outcome,
     Review,
     TradeSignal,
     Transition,
@@ -53,6 +61,10 @@ signal_deleted = django.dispatch.Signal()
 signal_status_changed = django.dispatch.Signal()  # reviewed
 # Sent after a change to all of one owner's signals (name refresh, deactivation) with owner_id, signal_ids.
 owner_signals_changed = django.dispatch.Signal()
+# Sent after an evaluation committed outcome changes, with ``changes=[SignalChange, …]`` (apps.signals.evaluation).
+signal_outcomes_changed = django.dispatch.Signal()
+
+OUTCOME_FINAL_MESSAGE = "The signal's outcome is decided, and a decided outcome is final."
 
 EDITABLE = ("symbol", "direction", "entry_price", "stop_loss", "take_profit", "timeframe", "rationale",
             "image_url")
@@ -207,6 +219,30 @@ def _lost_race(if_match: Collection[int] | None) -> dict:
                 "The signal was changed by someone else; reload it and retry.")}
 
 
+def outcome_state(signal: TradeSignal) -> str:
+    """The signal's outcome state; a document stored before outcomes existed has none and is pending."""
+    return signal.outcome.state if signal.outcome is not None else enums.OUTCOME_PENDING
+
+
+def outcome_document(state: outcomes.State) -> Outcome:
+    return Outcome(state=state.state, starts_at=state.starts_at, entered_at=state.entered_at,
+                   closed_at=state.closed_at, exit_price=state.exit_price, r_multiple=state.r_multiple)
+
+
+def _outcome_after_review(signal: TradeSignal, *, status: str, at) -> Outcome | None:
+    """The outcome a review leaves (``None``: unchanged). An approval starts it at the approval, a rejection of
+    a live signal puts it back to pending; a decided outcome stays as it is (re-approving a rejected signal
+    whose outcome was decided does not give it a second run)."""
+    current = outcome_state(signal)
+    if current in enums.OUTCOME_FINAL:
+        return None
+    if status == enums.APPROVED:
+        return outcome_document(outcomes.started(at))
+    if current in enums.OUTCOME_LIVE:
+        return Outcome(state=enums.OUTCOME_PENDING)
+    return None
+
+
 def _transition(*, from_status: str, to_status: str, by: str, at, reason: str | None) -> Transition:
     return Transition(from_status=from_status, to_status=to_status, by=by, at=at, reason=reason)
 
@@ -229,7 +265,8 @@ def signal_create(*, owner_id: str, owner_name: str, symbol: str, direction: str
         image = _free_image(owner_id=owner_id, image_id=image_oid) if image_oid is not None else None
         moment = utcnow()
         signal = TradeSignal(id=ObjectId(), owner_id=owner_id, owner_name=owner_name or "", owner_active=True,
-                             status=enums.PENDING, review=None, history=[], version=1, created_at=moment,
+                             status=enums.PENDING, review=None, history=[], version=1,
+                             outcome=Outcome(state=enums.OUTCOME_PENDING), created_at=moment,
                              updated_at=moment, image=image.ref() if image else None, **values)
         signal.validate()
         son = signal.to_mongo()
@@ -255,7 +292,8 @@ def signal_create(*, owner_id: str, owner_name: str, symbol: str, direction: str
 
 def signal_update(*, signal_id: str, actor: Principal, data: dict,
                   if_match: Collection[int] | None = None) -> TradeSignal:
-    """Owner edit. An approved or rejected signal goes back to ``pending`` and its review is cleared."""
+    """Owner edit. An approved or rejected signal goes back to ``pending`` and its review is cleared; the
+    outcome goes back to pending (evaluation restarts at the next approval). A decided outcome is final: 409."""
     if not data:
         raise ValidationFailed(details={"non_field_errors": ["Send at least one field to change."]})
     changes = _clean(data)
@@ -265,13 +303,16 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict,
     def attempt():
         signal = _load_for(signal_id=signal_id, actor=actor, may=signal_may_update)
         _check_version(signal, if_match)
+        if outcome_state(signal) in enums.OUTCOME_FINAL:
+            raise Conflict(OUTCOME_FINAL_MESSAGE, details={"outcome": outcome_state(signal)})
         merged = {name: getattr(signal, name) for name in EDITABLE} | changes
         _check_prices(merged)
         old_status, was_public, moment = signal.status, _public(signal), utcnow()
         fields = TradeSignal._fields
         update = {"$set": {name: None if value is None else fields[name].to_mongo(value)
                            for name, value in changes.items()}}
-        update["$set"].update(updated_at=moment, version=signal.version + 1)
+        pending = Outcome(state=enums.OUTCOME_PENDING)
+        update["$set"].update(updated_at=moment, version=signal.version + 1, outcome=pending.to_mongo())
         current = signal.image.id if signal.image is not None else None
         swap = image_change and image_oid != current
         new_image = _free_image(owner_id=signal.owner_id, image_id=image_oid) if swap and image_oid else None
@@ -305,7 +346,7 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict,
             setattr(signal, name, value)
         if swap:
             signal.image = new_image.ref() if new_image else None
-        signal.updated_at, signal.version = moment, signal.version + 1
+        signal.updated_at, signal.version, signal.outcome = moment, signal.version + 1, pending
         if transition is not None:
             signal.status, signal.review = enums.PENDING, None
             signal.history.append(transition)
@@ -319,7 +360,7 @@ def signal_update(*, signal_id: str, actor: Principal, data: dict,
 def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str | None = None,
                   if_match: Collection[int] | None = None) -> TradeSignal:
     """Admin approval or rejection of someone else's signal (see ``signal_may_review``; a reason is required
-    to reject); the same status again is 409."""
+    to reject); the same status again is 409. An approval starts the outcome (``_outcome_after_review``)."""
     if not actor.is_admin:
         raise PermissionDenied("Administrator role required.")
     if status not in enums.REVIEW_STATUSES:
@@ -345,6 +386,9 @@ def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str 
         update = {"$set": {"status": status, "review": review.to_mongo(), "updated_at": moment,
                            "version": signal.version + 1},
                   "$push": {"history": transition.to_mongo()}}
+        outcome = _outcome_after_review(signal, status=status, at=moment)
+        if outcome is not None:
+            update["$set"]["outcome"] = outcome.to_mongo()
 
         def write(session):
             result = _collection().update_one({"_id": signal.id, "version": signal.version}, update,
@@ -359,6 +403,8 @@ def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str 
         _conditional_write(write)
         signal.status, signal.review, signal.updated_at = status, review, moment
         signal.version += 1
+        if outcome is not None:
+            signal.outcome = outcome
         signal.history.append(transition)
         return signal, old_status, was_public
 
@@ -369,11 +415,14 @@ def signal_review(*, signal_id: str, actor: Principal, status: str, reason: str 
 
 
 def signal_delete(*, signal_id: str, actor: Principal, if_match: Collection[int] | None = None) -> None:
-    """Owner or admin; removes the document and publishes ``trade_signal.deleted``."""
+    """Owner or admin; removes the document and publishes ``trade_signal.deleted``. The owner may not delete a
+    signal whose outcome is decided (409): only an administrator takes it off the record."""
 
     def attempt():
         signal = _load_for(signal_id=signal_id, actor=actor, may=signal_may_delete)
         _check_version(signal, if_match)
+        if not actor.is_admin and outcome_state(signal) in enums.OUTCOME_FINAL:
+            raise Conflict(OUTCOME_FINAL_MESSAGE, details={"outcome": outcome_state(signal)})
 
         discarded = [signal.image.id] if signal.image is not None else []
 

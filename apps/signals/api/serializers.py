@@ -6,6 +6,7 @@ from rest_framework import serializers
 from apps.signals import enums
 from apps.signals.models import (
     SYMBOL_INPUT_MAX,
+    Outcome,
     normalize_image_url,
     normalize_price,
     normalize_rationale,
@@ -27,7 +28,7 @@ from tradesignals.kernel.drf.fields import (
 from tradesignals.kernel.drf.pagination import PageSerializer
 
 READ_ONLY = ("id", "owner_id", "owner_name", "status", "review", "version", "created_at", "updated_at",
-             "risk_reward", "history", "owner_active")
+             "risk_reward", "history", "owner_active", "outcome")
 
 
 # What the normalisers take, for the OpenAPI document (each next to the field it describes), built from the
@@ -55,6 +56,8 @@ class PublicFilterSerializer(filters.FilterSerializer):
                              help_text="Exact symbol, e.g. BTC/USDT (case-insensitive).")
     direction = StrictChoiceField(choices=enums.DIRECTIONS, required=False, help_text="long or short (exactly)")
     timeframe = StrictChoiceField(choices=enums.TIMEFRAMES, required=False, help_text="Chart timeframe (exactly)")
+    outcome = StrictChoiceField(choices=enums.OUTCOME_STATES, required=False,
+                                help_text="Outcome state (exactly): " + ", ".join(enums.OUTCOME_STATES) + ".")
 
 
 class OwnFilterSerializer(PublicFilterSerializer):
@@ -152,6 +155,26 @@ class ImageUploadOutputSerializer(SignalImageSerializer):
     size = serializers.IntegerField(help_text="Bytes of the stored (re-encoded) image.")
 
 
+class OutcomeSerializer(serializers.Serializer):
+    """Where the signal stands against market data (apps.signals.outcomes); a signal stored before outcomes
+    existed has none and shows as pending."""
+
+    _PENDING = Outcome(state=enums.OUTCOME_PENDING)
+
+    state = serializers.ChoiceField(choices=enums.OUTCOME_STATES,
+                                    help_text="pending until approved (and again after an edit), then "
+                                              "waiting_entry, open, and one of the final won, lost, expired.")
+    entered_at = serializers.DateTimeField(allow_null=True, help_text="The minute the entry price was reached.")
+    closed_at = serializers.DateTimeField(allow_null=True, help_text="When the outcome was decided.")
+    exit_price = StrictDecimalField(allow_null=True, help_text="Take profit, stop loss, or the last close "
+                                                               "before an open signal expired.")
+    r_multiple = StrictDecimalField(allow_null=True, help_text="The result in units of risk, two places "
+                                                               "(\"2.00\", \"-1.00\"); null without an entry.")
+
+    def get_attribute(self, instance):
+        return getattr(instance, "outcome", None) or self._PENDING
+
+
 class SignalOutputSerializer(serializers.Serializer):
     id = serializers.CharField()
     owner_id = serializers.CharField()
@@ -170,6 +193,7 @@ class SignalOutputSerializer(serializers.Serializer):
     review = ReviewSerializer(allow_null=True,
                               help_text="The decision on the current version; null while pending (an edit clears it).")
     version = serializers.IntegerField()
+    outcome = OutcomeSerializer()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
