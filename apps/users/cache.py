@@ -2,9 +2,11 @@
 
 ``GET /users/me`` is cached per user as the rendered JSON bytes, read through the kernel read-through (one
 build per miss, cluster-wide) in a namespace of its own per user; every change of the profile (an edit, a
-projected event, a signal count) bumps that namespace after its commit — the services send
+projected event, a signal count, the track record) bumps that namespace after its commit — the services send
 ``services.profile_changed`` and ``receivers.on_profile_changed`` calls ``me_invalidate``, the one caller of it.
-A bump that cannot reach Redis is replayed when it answers again; an outage is a miss, never an error.
+A bump that cannot reach Redis is replayed when it answers again; an outage is a miss, never an error. The
+track record's 30-day window moves without any event: an entry lives ``CACHE_TTL_SECONDS`` at most, which
+bounds how late an outcome leaves ``last_30_days`` there.
 """
 from __future__ import annotations
 

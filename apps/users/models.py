@@ -89,6 +89,57 @@ class SignalState(me.Document):
     meta = {"db_alias": "users", "collection": "user_signal_states", "indexes": ["owner_id"]}
 
 
+OUTCOME_STATES = ("won", "lost", "expired")  # the final outcomes ``trade_signal.outcome_recorded`` reports
+
+
+class SignalOutcome(me.Document):
+    """What the track record knows of one signal: its decided outcome (``trade_signal.outcome_recorded``) and
+    the newest status fact of the signal, so whether the outcome ``counted`` comes out the same whatever order
+    the events arrive in.
+
+    An outcome is final and recorded at the signal's ``version`` while the signal is approved (recording it
+    bumps the version), so a status fact with a higher version (``status_version``: an admin rejection, a
+    re-approval) is newer than the outcome and says whether the signal is still approved; an older one says
+    nothing the outcome does not. The outcome counts while the signal is approved and not ``deleted`` (final).
+    A document may hold only the status facts (``state`` null) when they came first. R is kept in hundredths
+    (``r_cents``, exact: R has two places) with ``r_count`` 1 or 0, so a record is a plain ``$sum`` over the
+    (owner_id, counted, closed_at) index (selectors.track_record).
+    """
+
+    id = me.StringField(primary_key=True)  # signal id
+    owner_id = me.StringField(required=True)
+    state = me.StringField(choices=OUTCOME_STATES, null=True)
+    closed_at = me.DateTimeField(null=True)
+    r_cents = me.IntField(default=0)
+    r_count = me.IntField(default=0)  # 1 when the outcome has an R (an expiry before entry has none)
+    version = me.IntField(default=0)  # the signal's version the outcome was recorded at
+    at_us = me.IntField(default=0)  # the outcome event's time: with version, orders two outcomes of one signal
+    status = me.StringField(choices=STATUSES, null=True)  # the newest status fact (trade_signal.updated/status_changed)
+    status_version = me.IntField(default=0)
+    status_at_us = me.IntField(default=0)
+    deleted = me.BooleanField(default=False)
+    counted = me.BooleanField(default=False)
+
+    meta = {
+        "db_alias": "users",
+        "collection": "user_signal_outcomes",
+        "indexes": [{"fields": ["owner_id", "counted", "closed_at"], "name": "owner_counted_closed"}],
+    }
+
+
+class OutcomeNotice(me.Document):
+    """The outcome email of one recorded outcome, ``_id`` ``signal:version``: inserted before the email is sent,
+    so a redelivered event (or a second process) finds it and sends nothing; removed again if the send fails."""
+
+    id = me.StringField(primary_key=True)
+    owner_id = me.StringField(required=True)
+    signal_id = me.StringField(required=True)
+    sent_at = me.DateTimeField(required=True)
+    claim = me.StringField(required=True)
+
+    meta = {"db_alias": "users", "collection": "user_outcome_notices"}
+
+
 class CommentState(me.Document):
     """What is known of one comment (``discussion.*`` events), so its author's count moves exactly once per
     change whatever the order: it counts while ``created`` and neither ``hidden`` nor ``deleted``, and

@@ -1,5 +1,5 @@
 """Receivers: cache invalidation on this app's Django signal, handlers for other apps' events (the profile
-projection, signal and comment counts, notification emails), and of its own ``user.profile_updated``
+projection, signal and comment counts, track records, notification emails), and of its own ``user.profile_updated``
 (deleting the files of an avatar the change discarded, after the commit, retried by the bus), plus the
 avatars' image-sweep collector.
 
@@ -71,6 +71,23 @@ def on_trade_signal_deleted(event: Event) -> None:
         at_us=services.event_time_us(event.occurred_at), deleted=True)
 
 
+def on_outcome_recorded(event: Event) -> None:
+    """``trade_signal.outcome_recorded``: a decided outcome joins (or, newer, replaces one in) the track record."""
+    data = event.data
+    services.outcome_apply(
+        signal_id=data["signal_id"], owner_id=data["owner_id"], state=data["state"], closed_at=data.get("closed_at"),
+        r_multiple=data.get("r_multiple"), version=int(data["version"]),
+        at_us=services.event_time_us(event.occurred_at))
+
+
+def notify_outcome_recorded(event: Event) -> None:
+    data = event.data
+    services.notification_send_outcome(
+        signal_id=data["signal_id"], owner_id=data["owner_id"], symbol=data["symbol"], state=data["state"],
+        entered_at=data.get("entered_at"), closed_at=data.get("closed_at"), exit_price=data.get("exit_price"),
+        r_multiple=data.get("r_multiple"), version=int(data["version"]))
+
+
 def on_comment_created(event: Event) -> None:
     data = event.data
     services.comment_count_apply(comment_id=data["comment_id"], thread_id=data["thread_id"],
@@ -132,6 +149,8 @@ HANDLERS = (
     ("trade_signal.status_changed", on_trade_signal_changed),
     ("trade_signal.status_changed", notify_signal_reviewed),
     ("trade_signal.deleted", on_trade_signal_deleted),
+    ("trade_signal.outcome_recorded", on_outcome_recorded),
+    ("trade_signal.outcome_recorded", notify_outcome_recorded),
     ("user.profile_updated", on_avatars_discarded),
     ("discussion.comment_created", on_comment_created),
     ("discussion.comment_created", notify_signal_commented),

@@ -9,6 +9,11 @@ state (``CommentState``). This holds even after the bus has forgotten an event i
 a TTL); the inbox is what keeps one-shot effects such as emails to one, and the new-comment email is also
 throttled per (owner, signal) by a slot claimed in MongoDB.
 
+Track records. Each signal's decided outcome (``trade_signal.outcome_recorded``) is kept with the newest status
+fact of the signal in one ``SignalOutcome`` document, written by both kinds of event in their transactions, so
+whether the outcome counts (decided, approved, not deleted) is the same for every delivery order; the owner
+then gets one email per recorded outcome (a slot claimed in MongoDB, as for comments).
+
 Avatars. One avatar at a time: an uploaded one (``Profile.avatar``, its ``Avatar`` record written in the same
 transaction) or an external ``avatar_url``. Whatever replaces or removes an uploaded avatar marks its record
 discarded in the transaction of the profile write and names it in the ``user.profile_updated`` it publishes; this
@@ -25,6 +30,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 import django.dispatch
 from bson import ObjectId
@@ -39,16 +45,19 @@ from apps.users import events as user_events
 from apps.users import selectors
 from apps.users.models import (
     DISPLAY_NAME_MAX,
+    OUTCOME_STATES,
     STATUSES,
     Avatar,
     CommentNotice,
     CommentState,
     CommentThreadState,
+    OutcomeNotice,
     Profile,
+    SignalOutcome,
     SignalState,
 )
 from tradesignals.kernel import events, mongo
-from tradesignals.kernel.clock import utcnow
+from tradesignals.kernel.clock import to_storage_precision, utcnow
 from tradesignals.kernel.errors import Conflict, ValidationFailed
 from tradesignals.kernel.identity import ROLES, Principal
 from tradesignals.kernel.images import pipeline, records, storage
@@ -103,6 +112,14 @@ def _comment_threads():
 
 def _comment_notices():
     return CommentNotice._get_collection()
+
+
+def _outcomes():
+    return SignalOutcome._get_collection()
+
+
+def _outcome_notices():
+    return OutcomeNotice._get_collection()
 
 
 def _new_profile_son(user_id: str) -> dict:
@@ -238,9 +255,14 @@ def signal_count_apply(*, signal_id: str, owner_id: str, status: str, version: i
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     signal_id, owner_id = str(signal_id), str(owner_id)
+    # Whether the fact can move a recorded outcome in or out of the track record (see SignalOutcome): a deletion,
+    # or a status with a version (``created`` has none, and precedes every outcome anyway).
+    moves_record = deleted or version is not None
     client = get_connection(ALIAS)
+    _profiles(), _states(), _outcomes()  # index builds, never inside the transaction
 
-    def attempt() -> dict:
+    def attempt() -> tuple[dict, bool]:
+        record_moved = False
         try:
             with client.start_session() as session, session.start_transaction(**mongo.transaction_options()):
                 delta = _signal_transition(signal_id=signal_id, owner_id=owner_id, status=status,
@@ -250,17 +272,117 @@ def signal_count_apply(*, signal_id: str, owner_id: str, status: str, version: i
                                 if name not in delta and name != "_id"}
                     _profiles().update_one({"_id": owner_id}, {"$inc": delta, "$setOnInsert": defaults},
                                            upsert=True, session=session)
+                if moves_record:
+                    fact = None if deleted else {"status": status, "status_version": int(version),
+                                                 "status_at_us": at_us}
+                    record_moved = _outcome_fold(signal_id=signal_id, owner_id=owner_id, status=fact,
+                                                 deleted=deleted, session=session)
         except PyMongoError as exc:
             if _lost_race(exc):
                 raise WriteLost() from None
             raise
-        return delta
+        return delta, record_moved
 
-    delta = retry_on_conflict(attempt, tries=_TRIES,
-                              conflict=Conflict("Signal counts are being changed concurrently; retry."))
-    if delta:
-        _profile_changed(owner_id, delta)
+    delta, record_moved = retry_on_conflict(
+        attempt, tries=_TRIES, conflict=Conflict("Signal counts are being changed concurrently; retry."))
+    if delta or record_moved:
+        _profile_changed(owner_id, {*delta, *((TRACK_RECORD,) if record_moved else ())})
     return delta
+
+
+# --- projection: trade_signal.outcome_recorded ---------------------------------------------------------
+
+TRACK_RECORD = "track_record"  # the name ``profile_changed`` gives a change of the track record
+_OUTCOME_FIELDS = ("state", "closed_at", "r_cents", "r_count", "version", "at_us")
+
+
+def _r_cents(r_multiple) -> int | None:
+    """An R of two places ("2.00", "-1.00") in exact hundredths; None when the outcome has none."""
+    if r_multiple is None:
+        return None
+    try:
+        cents = Decimal(str(r_multiple)) * 100
+    except InvalidOperation:
+        raise ValueError(f"r_multiple {r_multiple!r} is not a decimal") from None
+    if not cents.is_finite() or cents != cents.to_integral_value():
+        raise ValueError(f"r_multiple {r_multiple!r} is not a decimal of two places")
+    return int(cents)
+
+
+def _outcome_counts(doc: dict) -> bool:
+    """In the record: decided, not deleted, and approved — a status fact newer than the outcome (a higher
+    version) says whether it still is; without one, the outcome itself was recorded while approved."""
+    if doc.get("state") is None or doc.get("deleted"):
+        return False
+    return doc.get("status_version", 0) <= doc.get("version", 0) or doc.get("status") == "approved"
+
+
+def _newer(fact: dict, stored: dict, version: str, at: str) -> bool:
+    return (fact[version], fact[at]) > (stored.get(version, 0), stored.get(at, 0))
+
+
+def _outcome_fold(*, signal_id: str, owner_id: str, session, outcome: dict | None = None,
+                  status: dict | None = None, deleted: bool = False) -> bool:
+    """Fold one fact into a signal's ``SignalOutcome``; return whether the owner's track record changed.
+
+    ``outcome`` (the ``_OUTCOME_FIELDS``) and ``status`` (status, status_version, status_at_us) each replace the
+    stored one only when newer by (version, event time), so a replay or a stale fact changes nothing; ``deleted``
+    is final. Every fact writes this one document, so two concurrent facts of one signal conflict (and one
+    retries) instead of deciding ``counted`` on each other's stale reads."""
+    old = _outcomes().find_one({"_id": signal_id}, session=session)
+    base = old or SignalOutcome(id=signal_id, owner_id=owner_id).to_mongo().to_dict()
+    new = dict(base)
+    if outcome is not None and _newer(outcome, base, "version", "at_us"):
+        new.update(outcome)
+    if status is not None and _newer(status, base, "status_version", "status_at_us"):
+        new.update(status)
+    if deleted:
+        new["deleted"] = True
+    new["counted"] = _outcome_counts(new)
+    if old is None:
+        _outcomes().insert_one(new, session=session)
+    elif new != old:
+        _outcomes().update_one({"_id": signal_id}, {"$set": {k: v for k, v in new.items() if old.get(k) != v}},
+                               session=session)
+    was, now = bool(base.get("counted")), new["counted"]
+    return was != now or (now and any(base.get(k) != new.get(k) for k in _OUTCOME_FIELDS))
+
+
+def outcome_apply(*, signal_id: str, owner_id: str, state: str, closed_at: str | None, r_multiple,
+                  version: int, at_us: int) -> bool:
+    """Apply one ``trade_signal.outcome_recorded`` to the owner's track record, exactly once in effect.
+
+    Returns whether the record changed (then ``profile_changed`` is sent with ``track_record``, after the
+    commit). ``closed_at`` missing falls back to the event's time (``at_us``)."""
+    if state not in OUTCOME_STATES:
+        raise ValueError(f"not a final outcome: {state!r}")
+    signal_id, owner_id, version = str(signal_id), str(owner_id), int(version)
+    cents = _r_cents(r_multiple)
+    if closed_at:
+        closed = datetime.fromisoformat(closed_at)
+        closed = closed if closed.tzinfo else closed.replace(tzinfo=UTC)
+    else:
+        closed = datetime.fromtimestamp(at_us / 1_000_000, tz=UTC)
+    closed = to_storage_precision(closed.astimezone(UTC))  # as MongoDB keeps it
+    outcome = {"state": state, "closed_at": closed, "r_cents": cents or 0, "r_count": int(cents is not None),
+               "version": version, "at_us": int(at_us)}
+    client = get_connection(ALIAS)
+    _outcomes()  # the index build, never inside the transaction
+
+    def attempt() -> bool:
+        try:
+            with client.start_session() as session, session.start_transaction(**mongo.transaction_options()):
+                return _outcome_fold(signal_id=signal_id, owner_id=owner_id, outcome=outcome, session=session)
+        except PyMongoError as exc:
+            if _lost_race(exc):
+                raise WriteLost() from None
+            raise
+
+    moved = retry_on_conflict(attempt, tries=_TRIES,
+                              conflict=Conflict("The track record is being changed concurrently; retry."))
+    if moved:
+        _profile_changed(owner_id, {TRACK_RECORD})
+    return moved
 
 
 # --- projection: discussion.* ---------------------------------------------------------------------------
@@ -596,5 +718,54 @@ def notification_send_comment_created(*, author_id: str, signal_id: str | None, 
         )
     except Exception:
         _notice_release(claim)
+        raise
+    return True
+
+
+def notification_send_outcome(*, signal_id: str, owner_id: str, symbol: str, state: str, entered_at: str | None,
+                              closed_at: str | None, exit_price: str | None, r_multiple: str | None,
+                              version: int) -> bool:
+    """Tell a signal's owner how it ended (won, lost, expired): one email per recorded outcome, whatever the
+    redeliveries or processes — a slot ``signal:version`` is inserted first and only its inserter sends.
+
+    Returns False when there is nothing to send: the owner is deactivated, or the signal is already off the
+    record (deleted, or rejected after the outcome), or the email was sent.
+    Raises ``ProjectionLagging`` when the owner's profile is not projected yet, and whatever the mail backend
+    raised after giving the slot back (the event is retried either way)."""
+    if state not in OUTCOME_STATES:
+        raise ValueError(f"not a final outcome: {state!r}")
+    signal_id, owner_id, version = str(signal_id), str(owner_id), int(version)
+    profile = selectors.profile_get(user_id=owner_id)
+    if profile is None or not profile.registered or not profile.email:
+        raise ProjectionLagging(f"no projected profile with an email for user {owner_id}")
+    if not profile.is_active:
+        logger.info("outcome notification skipped: owner deactivated", extra={"user_id": owner_id})
+        return False
+    known = _outcomes().find_one({"_id": signal_id})
+    if known is not None and (known.get("deleted") or (known.get("status_version", 0) > version
+                                                       and known.get("status") != "approved")):
+        return False  # taken off the record already: telling the owner it won would be news of nothing
+    key, token = f"{signal_id}:{version}", str(ObjectId())
+    try:
+        _outcome_notices().insert_one({"_id": key, "owner_id": owner_id, "signal_id": signal_id,
+                                       "sent_at": utcnow(), "claim": token})
+    except DuplicateKeyError:
+        return False  # sent already (or being sent right now by another process)
+    context = {"display_name": profile.display_name or profile.email, "symbol": " ".join(str(symbol).split()),
+               "state": state, "entered_at": entered_at, "closed_at": closed_at,
+               "exit_price": exit_price, "r_multiple": r_multiple}
+    try:
+        send_mail(
+            subject=render_to_string("users/email/signal_outcome_subject.txt", context).strip(),
+            message=render_to_string("users/email/signal_outcome.txt", context),
+            from_email=None,
+            recipient_list=[profile.email],
+            fail_silently=False,
+        )
+    except Exception:
+        try:
+            _outcome_notices().delete_one({"_id": key, "claim": token})
+        except PyMongoError:
+            logger.exception("outcome notice slot not given back", extra={"notice": key})
         raise
     return True

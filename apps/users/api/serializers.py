@@ -20,7 +20,7 @@ from tradesignals.kernel.identity import ROLES
 
 # Fields of the profile a client can see but never set; sending one is a 400, not silently ignored.
 READ_ONLY_FIELDS = ("id", "user_id", "email", "role", "is_active", "created_at", "updated_at", "signal_counts",
-                    "approved_signals", "comments", "registered")
+                    "approved_signals", "comments", "registered", "track_record")
 
 
 # An https URL as Django's URLValidator took it: not always an RFC 3986 URI ("https://a.io/%."), so the
@@ -37,6 +37,25 @@ class SignalCountsSerializer(serializers.Serializer):
     pending = serializers.IntegerField()
     approved = serializers.IntegerField()
     rejected = serializers.IntegerField()
+
+
+class TrackRecordWindowSerializer(serializers.Serializer):
+    """The decided outcomes of a trader's signals that still stand: approved and not deleted."""
+
+    closed = serializers.IntegerField(help_text="Decided outcomes: won + lost + expired.")
+    won = serializers.IntegerField()
+    lost = serializers.IntegerField()
+    expired = serializers.IntegerField()
+    win_rate = serializers.CharField(allow_null=True, help_text="won / closed (expired counts as closed, not "
+                                     "won), a decimal string of two places (\"0.67\"); null when closed is 0.")
+    average_r = serializers.CharField(allow_null=True, help_text="total_r / the number of closed outcomes with an "
+                                      "R (an expiry before entry has none), two places; null when there is none.")
+    total_r = serializers.CharField(help_text="The sum of R over the closed outcomes, two places (\"0.00\" when "
+                                    "there is none).")
+
+
+class TrackRecordSerializer(TrackRecordWindowSerializer):
+    last_30_days = TrackRecordWindowSerializer(help_text="The same over the outcomes closed in the last 30 days.")
 
 
 class ProfileSerializer(serializers.Serializer):
@@ -58,8 +77,14 @@ class ProfileSerializer(serializers.Serializer):
         return super().to_representation(instance)
 
 
+class OwnProfileSerializer(ProfileSerializer):
+    """The caller's own profile (``/users/me``): the whole profile and the caller's track record."""
+
+    track_record = TrackRecordSerializer()
+
+
 class PublicProfileSerializer(serializers.Serializer):
-    """What anyone may see of an active user."""
+    """What anyone may see of an active user, with their track record."""
 
     id = serializers.CharField()
     display_name = serializers.CharField()
@@ -68,6 +93,7 @@ class PublicProfileSerializer(serializers.Serializer):
     approved_signals = serializers.IntegerField(source="signals_approved")
     comments = serializers.IntegerField(source="comments_count", help_text=_COMMENTS_OUT)
     created_at = serializers.DateTimeField(allow_null=True)
+    track_record = TrackRecordSerializer()
 
 
 _NAME_REFUSED = ("Cc", "Cf", "Zl", "Zp")  # validate_display_name, on the trimmed name

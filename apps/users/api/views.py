@@ -25,7 +25,7 @@ class UserMeApi(APIView):
     """The caller's own profile (cached per user as rendered JSON; every change invalidates it)."""
 
     permission_classes = [IsAuthenticatedPrincipal]
-    OutputSerializer = s.ProfileSerializer
+    OutputSerializer = s.OwnProfileSerializer
     InputSerializer = s.ProfileUpdateSerializer
 
     @extend_schema(operation_id="users_me_retrieve", summary="Own profile",
@@ -47,7 +47,7 @@ class UserMeApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         profile = services.profile_update(principal=request.user, changes=serializer.validated_data)
-        return Response(self.OutputSerializer(profile).data)
+        return Response(self.OutputSerializer(selectors.profile_with_track_record(profile)).data)
 
 
 class UserMeAvatarApi(ImageUploadMixin, APIView):
@@ -55,7 +55,7 @@ class UserMeAvatarApi(ImageUploadMixin, APIView):
 
     permission_classes = [IsAuthenticatedPrincipal]
     serializer_class = ImageUploadInputSerializer  # the browsable API's upload form
-    OutputSerializer = s.ProfileSerializer
+    OutputSerializer = s.OwnProfileSerializer
 
     @extend_schema(
         operation_id="users_me_avatar_upload", summary="Upload own avatar",
@@ -72,7 +72,7 @@ class UserMeAvatarApi(ImageUploadMixin, APIView):
         data = self.uploaded_bytes(request)
         self.count_upload(request)
         profile = services.avatar_upload(principal=request.user, data=data)
-        return Response(self.OutputSerializer(profile).data)
+        return Response(self.OutputSerializer(selectors.profile_with_track_record(profile)).data)
 
     @extend_schema(
         operation_id="users_me_avatar_delete", summary="Remove own avatar",
