@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from apps.signals import enums
-from apps.signals.models import ChartImage, TradeSignal
+from apps.signals import enums, leaderboard, market
+from apps.signals.models import Candle, ChartImage, TradeSignal
 from apps.signals.selectors import CONSOLE_QUEUE_FILTERS, LIST_SHAPES, index_for, list_plan
 from tradesignals.kernel import query_shapes as q
 from tradesignals.kernel.sharding import Plan
@@ -18,9 +18,10 @@ from tradesignals.kernel.sharding import Plan
 ALIAS = "signals"
 SIGNALS = TradeSignal._meta["collection"]
 IMAGES = ChartImage._meta["collection"]
+CANDLES = Candle._meta["collection"]
 OWNER = "0123456789abcdef01234567"
 SAMPLE = {"owner_id": OWNER, "status": enums.APPROVED, "owner_active": True, "symbol": "BTCUSDT",
-          "direction": enums.LONG, "timeframe": "1h"}
+          "direction": enums.LONG, "timeframe": "1h", "outcome": enums.OPEN}
 
 
 def _subsets(names):
@@ -84,7 +85,48 @@ SHAPES: list[q.Shape] = [
 ]
 
 
+def _market_shapes() -> list[q.Shape]:
+    """Candles (``market``): a symbol's minutes oldest first, bounded or not (a later page is a ``$gt`` on
+    ``t``), and the ingest's lookup of the minutes it received; all on the (symbol, t) index."""
+    oldest = [("t", 1)]
+    return [
+        q.find("market candles of a symbol", ALIAS, CANDLES, {"symbol": "BTC/USDT"}, oldest, hint=market.INDEX),
+        q.find("market candles of a symbol · in a range", ALIAS, CANDLES,
+               {"symbol": "BTC/USDT", "t": q.SAMPLE_RANGE}, oldest, hint=market.INDEX),
+        q.find("market candles · the ingest's stored minutes", ALIAS, CANDLES,
+               {"symbol": "BTC/USDT", "t": {"$in": [q.SAMPLE_TIME]}}, hint=market.INDEX),
+        q.find("market candles · one minute (a changed candle)", ALIAS, CANDLES,
+               {"symbol": "BTC/USDT", "t": q.SAMPLE_TIME}, hint=market.INDEX),
+        # The evaluation: the close of the latest candle before a moment (an open signal's expiry).
+        q.find("market candles · the close before a moment", ALIAS, CANDLES,
+               {"symbol": "BTC/USDT", "t": {"$lt": q.SAMPLE_TIME}}, [("t", -1)], hint=market.INDEX),
+    ]
+
+
+def _outcome_shapes() -> list[q.Shape]:
+    """The evaluation's candidates (live signals of one symbol that started by the last candle, on
+    ``outcome_live``), and the closed signals of a period (on ``outcome_closed``): the console chart's read and
+    the leaderboard's aggregation."""
+    return [
+        q.find("signals outcome · live candidates of a symbol", ALIAS, SIGNALS,
+               {"outcome.state": {"$in": list(enums.OUTCOME_LIVE)}, "symbol": "BTC/USDT",
+                "outcome.starts_at": {"$lte": q.SAMPLE_TIME}}, hint="outcome_live"),
+        # The console overview's chart: the same counted signals closed in its window, oldest close first.
+        q.find("signals console closed outcomes", ALIAS, SIGNALS,
+               {"outcome.closed_at": {"$gte": q.SAMPLE_TIME}, "outcome.state": {"$in": list(enums.OUTCOME_FINAL)},
+                "status": enums.APPROVED, "owner_active": True}, [("outcome.closed_at", 1)]),
+        q.aggregate("signals leaderboard", ALIAS, SIGNALS,
+                    leaderboard.leaderboard_pipeline(since=q.SAMPLE_TIME, min_closed=5)),
+        q.aggregate("signals leaderboard · all time", ALIAS, SIGNALS,
+                    leaderboard.leaderboard_pipeline(since=None, min_closed=5)),
+    ]
+
+
+SHAPES += [*_market_shapes(), *_outcome_shapes()]
+
+
 SHARDING: list[Plan] = [
     Plan(ALIAS, SIGNALS, {"_id": "hashed"}),
     Plan(ALIAS, IMAGES, None),
+    Plan(ALIAS, CANDLES, {"symbol": 1, "t": 1}),  # one symbol's minutes on one shard, in order
 ]
