@@ -191,7 +191,7 @@ class TradeSignal(me.Document):
     review = me.EmbeddedDocumentField(Review, null=True)
     history = me.EmbeddedDocumentListField(Transition)
     version = me.IntField(required=True, min_value=1, default=1)
-    # Absent on signals stored before outcomes existed: read as pending (``outcomes.of``).
+    # Absent on signals stored before outcomes existed: read as pending (``services.outcome_state``).
     outcome = me.EmbeddedDocumentField(Outcome, null=True)
     created_at = me.DateTimeField(required=True)
     updated_at = me.DateTimeField(required=True)

@@ -181,7 +181,7 @@ def test_public_profile_of_another_user_shows_only_public_fields(accounts, clien
     response = client.get(f"/api/v1/users/{victim['user']['id']}", HTTP_AUTHORIZATION=f"Bearer {attacker['access']}")
     assert response.status_code == 200
     assert set(response.json()) == {"id", "display_name", "bio", "avatar_url", "approved_signals", "comments",
-                                    "created_at"}
+                                    "created_at", "track_record"}
 
 
 def test_users_me_is_always_the_caller(accounts, client):

@@ -39,7 +39,7 @@ def test_me_shows_the_projected_profile(feed, as_user):
     assert body["email"] == "me@example.com" and body["display_name"] == "Me Myself"
     assert body["created_at"].endswith("Z") and body["signal_counts"]["pending"] == 1
     assert set(body) == {"id", "email", "role", "is_active", "display_name", "bio", "avatar_url", "created_at",
-                         "signal_counts", "comments"}
+                         "signal_counts", "comments", "track_record"}
 
 
 def test_patch_edits_the_three_fields_and_publishes_profile_updated(feed, as_user, profile_updates):

@@ -1,6 +1,10 @@
 """GET /api/v1/users/{id}: the public profile, for anyone; unknown and deactivated users are 404."""
 from tests.support.api import new_id
 
+# A trader with no decided signal yet: counts at zero, rates undefined.
+EMPTY_RECORD = {"closed": 0, "won": 0, "lost": 0, "expired": 0, "win_rate": None, "average_r": None,
+                "total_r": "0.00"}
+
 
 def test_anyone_sees_a_public_profile_without_private_fields(feed, client, as_user):
     user_id = feed.registered(email="public@example.com", display_name="Public Trader")
@@ -15,7 +19,7 @@ def test_anyone_sees_a_public_profile_without_private_fields(feed, client, as_us
     assert response.json() == {
         "id": user_id, "display_name": "Public Trader", "bio": "I trade breakouts.",
         "avatar_url": "https://img.example.com/p.png", "approved_signals": 1, "comments": 0,
-        "created_at": response.json()["created_at"],
+        "created_at": response.json()["created_at"], "track_record": {**EMPTY_RECORD, "last_30_days": EMPTY_RECORD},
     }
     assert "public@example.com" not in response.content.decode()
     assert client.get(f"/api/v1/users/{user_id}/").status_code == 200
