@@ -309,6 +309,9 @@ SIGNAL_CREATE_RATE_WINDOW = env_duration("SIGNAL_CREATE_RATE_WINDOW", "1h")
 SIGNAL_SELF_REVIEW = env_bool("SIGNAL_SELF_REVIEW", False)
 # Outcomes (docs/outcomes.md): a signal not entered (or, once open, not closed) within this many candles of its
 # timeframe expires.
+# Candle posts per feed account (every post counts, valid or not: validating 1 000 candles is the cost).
+MARKET_CANDLES_RATE_MAX = env_int("MARKET_CANDLES_RATE_MAX", 600, minimum=1)
+MARKET_CANDLES_RATE_WINDOW = env_duration("MARKET_CANDLES_RATE_WINDOW", "1m")
 SIGNAL_EXPIRY_CANDLES = env_int("SIGNAL_EXPIRY_CANDLES", 100, minimum=1, maximum=100000)
 
 # --- images and file storage (docs/images.md) -------------------------------------------------------
@@ -443,6 +446,8 @@ SPECTACULAR_SETTINGS = {
         "SignalStatusEnum": "apps.signals.enums.STATUSES",
         "ReviewDecisionEnum": "apps.signals.enums.REVIEW_STATUSES",
         "RoleEnum": "tradesignals.kernel.identity.ROLES",
+        "OutcomeStateEnum": "apps.signals.enums.OUTCOME_STATES",
+        "LeaderboardPeriodEnum": "apps.signals.leaderboard.PERIOD_NAMES",
         "AuditTypeEnum": "apps.accounts.enums.AUDIT_TYPES",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # every label is its value

@@ -34,14 +34,9 @@ from tradesignals.kernel.drf.fields import (
 from tradesignals.kernel.drf.pagination import PageSerializer
 from tradesignals.kernel.errors import ValidationFailed
 
-# Per-user budget of candle posts (every post counts, valid or not: validating 1000 candles is the cost):
-# MARKET_CANDLES_RATE_MAX posts per MARKET_CANDLES_RATE_WINDOW seconds when the settings name them, else these.
-RATE_MAX, RATE_WINDOW = 600, 60
-
-
 def _rate() -> str:
-    return ratelimit.rate(getattr(settings, "MARKET_CANDLES_RATE_MAX", RATE_MAX),
-                          getattr(settings, "MARKET_CANDLES_RATE_WINDOW", RATE_WINDOW))
+    """The per-account budget of candle posts (settings MARKET_CANDLES_RATE_MAX per _WINDOW)."""
+    return ratelimit.rate(settings.MARKET_CANDLES_RATE_MAX, settings.MARKET_CANDLES_RATE_WINDOW)
 # A full batch does not fit the default body limit (DATA_UPLOAD_MAX_MEMORY_SIZE, 64 KiB): a candle with
 # 18-digit prices is some 130 bytes of JSON. 256 bytes a candle leaves room for whitespace, and no more.
 MAX_BODY_BYTES = enums.CANDLES_PER_REQUEST * 256
