@@ -97,7 +97,8 @@ def _clean_mongo() -> None:
                 db[name].delete_many({})
 
 
-UNIT_DIR = Path(__file__).resolve().parent / "unit"
+ROOT = Path(__file__).resolve().parents[1]
+UNIT_DIR = ROOT / "tests" / "unit"
 # Fixtures that start or need a server: a unit test asking for one is a collection error, so the unit tier
 # stays runnable with no MongoDB, Redis, nginx or browser.
 SERVER_FIXTURES = frozenset({"mongo_server", "mongo_uri", "redis_server_url", "client", "api_client", "browser",
@@ -105,9 +106,23 @@ SERVER_FIXTURES = frozenset({"mongo_server", "mongo_uri", "redis_server_url", "c
                              "private_seaweed"})
 
 
+# The longest modules (minutes each, most of the run's tail when they came last): collected first, so the workers
+# (``--dist loadfile`` hands out modules in collection order) start on them and share out the rest afterwards.
+LONGEST_FIRST = ("tests/deploy/test_image_build.py", "tests/fuzz/test_fuzz_user.py", "tests/fuzz/test_fuzz_admin.py",
+                 "tests/fuzz/test_fuzz_anonymous.py")
+
+
+def _run_order(item) -> int:
+    path = Path(str(item.path)).resolve()
+    name = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else ""
+    return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark everything under tests/unit ``unit`` (``-m unit`` selects the tier wherever it is run from) and
-    refuse a unit test that asks for a server fixture."""
+    refuse a unit test that asks for a server fixture; put the longest modules first (a stable sort: every
+    module keeps its own order)."""
+    items.sort(key=_run_order)
     for item in items:
         if UNIT_DIR in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.unit)

@@ -1,5 +1,8 @@
 import pytest
 
+# The fuzz modules' fixtures (one fuzz server per module): tests/fuzz/harness.py.
+from tests.fuzz.harness import admin_account, api_schema, fuzz_server, seeds, user_account  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def _schemathesis_node_id(request):

@@ -36,6 +36,9 @@ client sending thousands of requests; the limits themselves are proven in tests/
 and without gunicorn's request-line limit: in deployment the gateway bounds the URL and answers 414 itself
 (tests/deploy), which an over-long generated value would otherwise meet here as gunicorn's HTML page.
 
+The tests are in three modules (anonymous, user, administrator), so the suite's workers share them; this module
+holds what they share (fixtures, the per-case fix-ups, ``call_and_check``).
+
 Bounded: ``FUZZ_MAX_EXAMPLES`` examples per operation and mode (default 8), about six minutes on 2 cores (the
 discussions cases, with their seeded content, about four). ``FUZZ_OPERATIONS``, a regular
 expression of operation ids, runs only those (``FUZZ_OPERATIONS='^discussions_'``: the discussions slice).
@@ -53,14 +56,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis import GenerationMode
+from hypothesis import HealthCheck, settings
 
 from tests.fuzz.discussions import Seeds, expected_statuses, real_discussion_ids, unique_posts
 from tests.support import images
 from tests.support.procs import Gunicorn
-
-pytestmark = pytest.mark.cluster
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "8"))
 MAX_SECONDS = 2.0
@@ -273,46 +273,3 @@ def call_and_check(case, base_url: str, account: Account | None, seeds: Seeds) -
     if expected is not None:  # a valid case naming only real things has one answer
         assert response.status_code in expected, \
             f"{case.method} {case.formatted_path} {case.body!r}: {response.status_code} {response.text}"
-
-
-@schema.parametrize()
-@fuzz_settings
-def test_anonymous(case, fuzz_server, seeds):
-    call_and_check(case, fuzz_server.url, None, seeds)
-
-
-@schema.parametrize()
-@fuzz_settings
-def test_authenticated_user(case, fuzz_server, seeds, user_account):
-    call_and_check(case, fuzz_server.url, user_account, seeds)
-
-
-@schema.parametrize()
-@fuzz_settings
-def test_authenticated_admin(case, fuzz_server, seeds, admin_account):
-    call_and_check(case, fuzz_server.url, admin_account, seeds)
-
-
-def test_generated_signals_are_created(api_schema, fuzz_server, user_account):
-    """The document describes a signal closely enough that what it generates is one: every schema-valid
-    create (its prices put in order, the one rule across fields) is a 201 whose response passes every check,
-    and the signal is then there to read."""
-    operation = api_schema.find_operation_by_id("trade_signals_create")
-    headers = {"Authorization": f"Bearer {user_account.fresh_token()}"}
-    created = []
-
-    @given(case=operation.as_strategy(GenerationMode.POSITIVE))
-    @fuzz_settings
-    def create(case):
-        prices_in_order(case)
-        real_images(case, fuzz_server.url, headers)
-        response = case.call(base_url=fuzz_server.url, headers=headers, timeout=10)
-        case.validate_response(response, checks=CHECKS, headers=headers)
-        assert response.status_code == 201, response.text
-        created.append(response.json()["id"])
-
-    create()
-    assert created
-    for signal_id in created[-3:]:
-        assert requests.get(f"{fuzz_server.url}/api/v1/trade-signals/{signal_id}", headers=headers,
-                            timeout=10).status_code == 200

@@ -1,0 +1,19 @@
+"""Schema fuzzing as an administrator (tests/fuzz/harness.py: what every case is checked
+for)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.fuzz.harness import (
+    call_and_check,
+    fuzz_settings,
+    schema,
+)
+
+pytestmark = pytest.mark.cluster
+
+
+@schema.parametrize()
+@fuzz_settings
+def test_authenticated_admin(case, fuzz_server, seeds, admin_account):
+    call_and_check(case, fuzz_server.url, admin_account, seeds)
