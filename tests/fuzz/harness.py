@@ -24,6 +24,8 @@ What no JSON Schema can state is handled here, openly:
   real one of the right caller's, made through the real API (its own thread and comment to edit or delete,
   another user's comment to report, an open report to dismiss, a hidden thread or comment to unhide, a signal
   created and approved to comment under), and then has one answer, asserted (tests/fuzz/discussions.py);
+- a candle's prices must hold ``l ≤ o, c ≤ h`` and its minute must have started, once per request
+  (``candles_in_order``), and a range's ``from`` not after its ``to`` (``range_in_order``);
 - the same text by the same author within DISCUSSION_DUPLICATE_WINDOW is a 409 (documented): a valid post
   whose body its account has already sent gets a distinct ending, so a valid post is a new post;
 - per operation, in ``schemathesis.toml`` next to this file, each with its reason: ``trade_signal_update``
@@ -49,6 +51,7 @@ import os
 import secrets
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -223,6 +226,38 @@ def prices_in_order(case) -> None:
     body["stop_loss"], body["take_profit"] = (low, high) if body.get("direction") == "long" else (high, low)
 
 
+CANDLE_PRICES = ("o", "h", "l", "c")
+
+
+def candles_in_order(case) -> None:
+    """A candle's prices must hold ``l ≤ o, c ≤ h`` and its minute must have started and be the request's only
+    one of that minute — rules across fields and items that no schema can say: a valid ingest gets each
+    candle's four generated prices put in that order and distinct past minutes (one a minute, counting back)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    candles = body.get("candles")
+    if (case.operation.path, case.method.upper()) != ("/api/v1/trade-signals/market/candles", "POST") \
+            or not isinstance(candles, list):
+        return
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    for index, candle in enumerate(candles):
+        if not isinstance(candle, dict) or not all(name in candle for name in CANDLE_PRICES):
+            continue
+        low, first, second, high = sorted((candle[name] for name in CANDLE_PRICES), key=_price)
+        candle.update(l=low, o=first, c=second, h=high)
+        candle["t"] = (minute - timedelta(minutes=index + 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def range_in_order(case) -> None:
+    """``from`` must not be after ``to`` (a rule across two parameters): a valid read gets them in order."""
+    query = case.query if isinstance(case.query, dict) else {}
+    try:
+        start, end = (datetime.fromisoformat(query[name]) for name in ("from", "to"))
+    except (KeyError, TypeError, ValueError):
+        return
+    if start > end:
+        query["from"], query["to"] = query["to"], query["from"]
+
+
 UPLOADS = {("/api/v1/trade-signals/images", "POST"), ("/api/v1/users/me/avatar", "PUT")}
 IMAGE_ID_WRITES = {("/api/v1/trade-signals", "POST"), ("/api/v1/trade-signals/{signal_id}", "PATCH")}
 
@@ -254,6 +289,8 @@ def call_and_check(case, base_url: str, account: Account | None, seeds: Seeds) -
         real_cursor(case, base_url, headers)
         new_password = valid_passwords(case, account)
         prices_in_order(case)
+        candles_in_order(case)
+        range_in_order(case)
         real_images(case, base_url, headers)
         unique_posts(case, account, _post_limits())
     started = time.monotonic()

@@ -88,9 +88,23 @@ class StrictBodySchema(OpenApiSerializerExtension):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         if direction == "request":
             schema["additionalProperties"] = False
+            _list_bounds(self.target, schema)
             if self.target.body_schema:
                 schema[_BODY_SCHEMA] = self.target.body_schema
         return schema
+
+
+def _list_bounds(serializer, schema: dict) -> None:
+    """A nested list's ``min_length`` / ``max_length`` as ``minItems`` / ``maxItems``, which drf-spectacular leaves
+    out for a list of serializers: a client must know an empty or oversized batch is refused."""
+    fields = serializer.fields if isinstance(serializer, serializers.BaseSerializer) else serializer().fields
+    for name, field in fields.items():
+        prop = schema.get("properties", {}).get(name)
+        if isinstance(field, serializers.ListSerializer) and isinstance(prop, dict):
+            if field.min_length is not None:
+                prop["minItems"] = field.min_length
+            if field.max_length is not None:
+                prop["maxItems"] = field.max_length
 
 
 class ErrorBodySerializer(serializers.Serializer):

@@ -34,6 +34,7 @@ from tradesignals.kernel.drf.fields import (
 from tradesignals.kernel.drf.pagination import PageSerializer
 from tradesignals.kernel.errors import ValidationFailed
 
+
 def _rate() -> str:
     """The per-account budget of candle posts (settings MARKET_CANDLES_RATE_MAX per _WINDOW)."""
     return ratelimit.rate(settings.MARKET_CANDLES_RATE_MAX, settings.MARKET_CANDLES_RATE_WINDOW)
@@ -185,9 +186,8 @@ class MarketCandlesApi(APIView):
         return MAX_BODY_BYTES
 
     def get_permissions(self):
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return [AllowAny()]
-        return [IsMarketFeed()]
+        # Only a post needs the role; any other method is either a read or one this route lacks (405, whoever asks).
+        return [IsMarketFeed()] if self.request.method == "POST" else [AllowAny()]
 
     @extend_schema(tags=[TAG], operation_id="market_candles_list", summary="One symbol's one-minute candles",
                    auth=[], parameters=[CandleFilterSerializer],
