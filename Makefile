@@ -49,6 +49,7 @@ clean:
 bench: $(STAMP)  ## measure throughput/latency/memory against a bare Django view (see docs/performance.md)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/images.py
+	$(BIN)/python bench/outcomes.py
 
 .PHONY: lock audit
 lock: $(STAMP)  ## re-pin requirements.txt (every package, with hashes) from requirements.in

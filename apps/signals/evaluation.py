@@ -13,7 +13,9 @@ Then ``outcomes.advance`` for each candidate, and a write only for a signal whos
 update on ``_id``, ``version`` and the outcome state it read. An edit or review that commits first moves the
 version (or the state), the update matches nothing, and this evaluation skips that signal (an edit restarted
 it; a rejection took it off the live set). A decided outcome publishes ``trade_signal.outcome_recorded`` in the
-same transaction as its update (``events.atomic``).
+same transaction as its update (``events.atomic``). The writes go in bulk (``WRITE_BATCH`` a round trip, one
+transaction per batch of decided outcomes with one outbox insert): one write per signal made the evaluation
+write-bound (docs/performance.md, "Outcome evaluation").
 
 ``version`` moves with an outcome change, as it does with the owner projections (services._owner_update).
 It is the tag a signal's representation is served under (the detail's ETag ``"v<version>"``, also what
@@ -38,6 +40,7 @@ from decimal import Decimal
 
 from bson import Decimal128
 from django.conf import settings
+from pymongo import UpdateOne
 from pymongo.errors import OperationFailure
 
 from apps.signals import enums, outcomes, services
@@ -48,6 +51,7 @@ from tradesignals.kernel.clock import isoformat, utcnow
 from tradesignals.kernel.retry import is_write_conflict
 
 CANDIDATES_INDEX = "outcome_live"
+WRITE_BATCH = 500  # outcome updates per bulk write (and per transaction for decided ones, with their events)
 CANDLES_INDEX = "symbol_minute"
 # What the rules and the write need of a candidate (and what the cache invalidation names).
 _CANDIDATE_FIELDS = ("owner_id", "owner_active", "status", "symbol", "direction", "entry_price", "stop_loss",
@@ -163,27 +167,64 @@ def _recorded_data(raw: dict, state: outcomes.State, version: int) -> dict:
             "exit_price": text(state.exit_price), "r_multiple": text(state.r_multiple), "version": version}
 
 
-def _write(raw: dict, before: outcomes.State, after: outcomes.State) -> bool:
-    """The conditional update of one signal's outcome (with its event when decided); ``False`` when a concurrent
-    edit or review got there first."""
-    version = raw["version"] + 1
-    update = {"$set": {"outcome": services.outcome_document(after).to_mongo(), "version": version,
-                       "updated_at": utcnow()}}
-    condition = {"_id": raw["_id"], "version": raw["version"], "outcome.state": before.state}
-    if not after.final:
-        return _signals().update_one(condition, update).matched_count == 1
-    written = False
-    try:
+def _update(raw: dict, before: outcomes.State, after: outcomes.State) -> UpdateOne:
+    """The conditional update of one signal's outcome: it matches nothing once a concurrent edit or review has
+    moved the version or the state."""
+    return UpdateOne({"_id": raw["_id"], "version": raw["version"], "outcome.state": before.state},
+                     {"$set": {"outcome": services.outcome_document(after).to_mongo(), "version": raw["version"] + 1,
+                               "updated_at": utcnow()}})
+
+
+class _Lost(Exception):
+    """A batch of decided outcomes in which some signal was changed concurrently: the batch is undone."""
+
+
+def _write_decided(batch: list[tuple[dict, outcomes.State, outcomes.State]]) -> list[dict]:
+    """Decided outcomes with their ``outcome_recorded`` events, in one transaction per batch (one bulk update, one
+    outbox insert). If a concurrent edit or review got to one of them first, the batch is undone and each signal
+    is written on its own, so exactly the signals whose update matched publish their event."""
+    def write(items):
         with events.atomic("signals") as session:
-            written = _signals().update_one(condition, update, session=session).matched_count == 1
-            if written:
-                events.publish(signal_events.OUTCOME_RECORDED, key=str(raw["_id"]), producer=signal_events.PRODUCER,
-                               data=_recorded_data(raw, after, version))
+            result = _signals().bulk_write([_update(raw, before, after) for raw, before, after in items],
+                                           ordered=False, session=session)
+            if result.matched_count != len(items):
+                raise _Lost()
+            events.publish_many([(signal_events.OUTCOME_RECORDED, str(raw["_id"]),
+                                  _recorded_data(raw, after, raw["version"] + 1)) for raw, _, after in items],
+                                producer=signal_events.PRODUCER)
+
+    try:
+        write(batch)
+        return [raw for raw, _, _ in batch]
+    except _Lost:
+        pass
     except OperationFailure as exc:
         if not is_write_conflict(exc):
             raise
-        return False  # an edit or review is committing on this signal: it wins
+    written = []
+    for item in batch if len(batch) > 1 else ():
+        try:
+            write([item])
+            written.append(item[0])
+        except _Lost:
+            continue  # an edit or review is committing on this signal: it wins
+        except OperationFailure as exc:
+            if not is_write_conflict(exc):
+                raise
     return written
+
+
+def _write_live(batch: list[tuple[dict, outcomes.State, outcomes.State]]) -> list[dict]:
+    """Entries (waiting → open): no event, so one unordered bulk update outside any transaction. A bulk result
+    does not say which updates matched; when not all did, one read of the batch's signals tells."""
+    result = _signals().bulk_write([_update(raw, before, after) for raw, before, after in batch], ordered=False)
+    if result.matched_count == len(batch):
+        return [raw for raw, _, _ in batch]
+    now = {doc["_id"]: doc for doc in _signals().find({"_id": {"$in": [raw["_id"] for raw, _, _ in batch]}},
+                                                      {"version": 1, "outcome.state": 1})}
+    return [raw for raw, _, after in batch
+            if (doc := now.get(raw["_id"])) and doc.get("version") == raw["version"] + 1
+            and (doc.get("outcome") or {}).get("state") == after.state]
 
 
 def _change(raw: dict, version: int) -> services.SignalChange:
@@ -204,16 +245,20 @@ def candles_evaluate(*, symbol: str, first: datetime, last: datetime) -> Evaluat
     expiry = settings.SIGNAL_EXPIRY_CANDLES
     extent = _Range(low=min(c.l for c in candles), high=max(c.h for c in candles), last=candles[-1].t)
     closes = _Closes(symbol, candles)
-    changes, recorded = [], 0
+    decided, entered = [], []
     for raw in raws:
         levels, before = _levels(raw), _state(raw)
         if before.state not in enums.OUTCOME_LIVE or extent.untouched(levels, before, expiry):
             continue
         after = outcomes.advance(levels, before, candles, expiry_candles=expiry, close_before=closes)
-        if after.state == before.state or not _write(raw, before, after):
-            continue
-        changes.append(_change(raw, raw["version"] + 1))
-        recorded += after.final
+        if after.state != before.state:
+            (decided if after.final else entered).append((raw, before, after))
+    written_decided = [raw for start in range(0, len(decided), WRITE_BATCH)
+                       for raw in _write_decided(decided[start:start + WRITE_BATCH])]
+    written_entered = [raw for start in range(0, len(entered), WRITE_BATCH)
+                       for raw in _write_live(entered[start:start + WRITE_BATCH])]
+    changes = [_change(raw, raw["version"] + 1) for raw in written_decided + written_entered]
+    recorded = len(written_decided)
     if changes:
         services.signal_outcomes_changed.send(sender=TradeSignal, changes=changes)
     return Evaluated(candidates=len(raws), changed=len(changes), recorded=recorded)

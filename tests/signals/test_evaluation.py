@@ -243,8 +243,29 @@ def test_a_concurrent_edit_wins_over_the_evaluation(owner, admin):
                                             "64000", "66600", "63900", "66500")))],
                                         expiry_candles=100, close_before=lambda moment: None)
     assert after.state == "won"
-    assert evaluation._write(raw, before, after) is False
+    assert evaluation._write_decided([(raw, before, after)]) == []
     assert owner.get(f"{BASE}/{signal['id']}").json()["outcome"] == PENDING and recorded() == []
+
+
+def test_a_batch_with_one_concurrent_edit_records_every_other_signal_once(owner, admin):
+    """Decided outcomes are written in one transaction per batch; one signal edited meanwhile undoes the batch,
+    which is then written signal by signal: the edited one keeps its edit, every other one is recorded once."""
+    signals = [approved(owner, admin) for _ in range(3)]
+    at = max(datetime.fromisoformat(signal["review"]["at"]) for signal in signals)
+    raws = [TradeSignal._get_collection().find_one({"_id": ObjectId(signal["id"])}) for signal in signals]
+    assert owner.send("PATCH", f"{BASE}/{signals[1]['id']}", {"rationale": "Edited meanwhile."}).status_code == 200
+    candle = evaluation.outcomes.Candle(next_minute(at, 1), *map(Decimal, ("64000", "66600", "63900", "66500")))
+    batch = []
+    for raw in raws:
+        before = evaluation._state(raw)
+        after = evaluation.outcomes.advance(evaluation._levels(raw), before, [candle], expiry_candles=100,
+                                            close_before=lambda moment: None)
+        batch.append((raw, before, after))
+    written = evaluation._write_decided(batch)
+    assert [raw["_id"] for raw in written] == [raws[0]["_id"], raws[2]["_id"]]
+    assert sorted(event["key"] for event in recorded()) == sorted([signals[0]["id"], signals[2]["id"]])
+    assert owner.get(f"{BASE}/{signals[1]['id']}").json()["outcome"] == PENDING
+    assert owner.get(f"{BASE}/{signals[0]['id']}").json()["outcome"]["state"] == "won"
 
 
 def test_a_signal_stored_before_outcomes_shows_pending(owner, admin):
