@@ -108,7 +108,8 @@ SERVER_FIXTURES = frozenset({"mongo_server", "mongo_uri", "redis_server_url", "c
 
 # The longest modules (minutes each, most of the run's tail when they came last): collected first, so the workers
 # (``--dist loadfile`` hands out modules in collection order) start on them and share out the rest afterwards.
-LONGEST_FIRST = ("tests/deploy/test_image_build.py", "tests/fuzz/test_fuzz_user.py", "tests/fuzz/test_fuzz_admin.py",
+LONGEST_FIRST = ("tests/deploy/test_image_build.py", "tests/fuzz/test_fuzz_user.py",
+                 "tests/outcomes/test_track_record_property.py", "tests/fuzz/test_fuzz_admin.py",
                  "tests/fuzz/test_fuzz_anonymous.py")
 
 
