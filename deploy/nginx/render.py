@@ -1,7 +1,8 @@
 """Render the gateway config from ``nginx.conf.template``.
 
 ``python deploy/nginx/render.py`` writes ``deploy/nginx/nginx.conf``, the variant compose mounts (service
-names, port 8080, logs to stdout/stderr, runtime files in /tmp for the unprivileged nginx image).
+names, port 8080, logs to stdout/stderr, runtime files and the public feed's micro-cache in /tmp for the
+unprivileged nginx image, whose file system is read-only but for that tmpfs).
 ``--check`` fails when the committed file is stale. Tests call :func:`render` with loopback upstreams and a
 private runtime directory. Only the standard library: it also runs where Django is not installed.
 """
@@ -29,12 +30,14 @@ def _servers(addresses: list[str]) -> str:
 
 
 def render(*, upstreams: dict[str, list[str]], listen: str = "8080", runtime_dir: str | Path | None = None,
-           debug_headers: bool = False) -> str:
+           debug_headers: bool = False, edge_cache: bool = False) -> str:
     """The config text. ``upstreams`` maps each slice to ``host:port`` servers; ``any`` defaults to all.
 
     With ``runtime_dir`` the config is self-contained for a test: foreground, pid, logs and every
     temp path inside that directory. ``debug_headers`` adds ``X-Upstream`` (never in production: it
-    reveals internal addresses).
+    reveals internal addresses). ``edge_cache`` turns on the public feed's micro-cache (its directory is
+    under ``runtime_dir`` when one is given): the compose rendering has it; it is off unless asked so that a
+    test of routing or failover observes the instances themselves, not a page the gateway kept.
     """
     missing = [name for name in SLICES if name not in upstreams]
     if missing:
@@ -58,6 +61,8 @@ def render(*, upstreams: dict[str, list[str]], listen: str = "8080", runtime_dir
         "http_runtime": http_runtime,
         "listen": listen,
         "access_log": access_log,
+        "cache_root": temp_root,
+        "edge_cache": "ts_edge" if edge_cache else "off",
         "debug_headers": "    add_header X-Upstream $upstream_addr always;" if debug_headers else "",
         **{f"upstream_{name}": _servers(upstreams[name]) for name in SLICES},
         "upstream_any": _servers(upstreams.get("any") or every),
@@ -66,7 +71,7 @@ def render(*, upstreams: dict[str, list[str]], listen: str = "8080", runtime_dir
 
 
 def compose_config() -> str:
-    return render(upstreams=COMPOSE_UPSTREAMS)
+    return render(upstreams=COMPOSE_UPSTREAMS, edge_cache=True)
 
 
 def main(argv: list[str] | None = None) -> int:
