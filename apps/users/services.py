@@ -612,16 +612,19 @@ def avatars_collect(now: datetime) -> dict[str, int]:
 
 # --- notifications ---------------------------------------------------------------------------------------------
 
+
+def _send_email(template: str, context: dict, recipient: str) -> None:
+    """One email from ``users/email/<template>_subject.txt`` and ``<template>.txt``; a failure raises (the event
+    handler that sends it is retried)."""
+    send_mail(subject=render_to_string(f"users/email/{template}_subject.txt", context).strip(),
+              message=render_to_string(f"users/email/{template}.txt", context), from_email=None,
+              recipient_list=[recipient], fail_silently=False)
+
+
 def notification_send_welcome(*, email: str, display_name: str | None) -> None:
     """The welcome email after registration."""
     context = {"display_name": (display_name or "").strip() or email}
-    send_mail(
-        subject=render_to_string("users/email/welcome_subject.txt", context).strip(),
-        message=render_to_string("users/email/welcome.txt", context),
-        from_email=None,
-        recipient_list=[email],
-        fail_silently=False,
-    )
+    _send_email("welcome", context, email)
 
 
 def notification_send_signal_reviewed(*, owner_id: str, symbol: str, old_status: str, new_status: str,
@@ -641,13 +644,7 @@ def notification_send_signal_reviewed(*, owner_id: str, symbol: str, old_status:
         return False
     context = {"display_name": profile.display_name or profile.email, "symbol": symbol,
                "old_status": old_status, "new_status": new_status, "reason": reason}
-    send_mail(
-        subject=render_to_string("users/email/signal_reviewed_subject.txt", context).strip(),
-        message=render_to_string("users/email/signal_reviewed.txt", context),
-        from_email=None,
-        recipient_list=[profile.email],
-        fail_silently=False,
-    )
+    _send_email("signal_reviewed", context, profile.email)
     return True
 
 
@@ -709,13 +706,7 @@ def notification_send_comment_created(*, author_id: str, signal_id: str | None, 
     context = {"display_name": profile.display_name or profile.email,
                "signal_title": " ".join((signal_title or "").split())}  # one line: it goes into the subject
     try:
-        send_mail(
-            subject=render_to_string("users/email/signal_commented_subject.txt", context).strip(),
-            message=render_to_string("users/email/signal_commented.txt", context),
-            from_email=None,
-            recipient_list=[profile.email],
-            fail_silently=False,
-        )
+        _send_email("signal_commented", context, profile.email)
     except Exception:
         _notice_release(claim)
         raise
@@ -755,13 +746,7 @@ def notification_send_outcome(*, signal_id: str, owner_id: str, symbol: str, sta
                "state": state, "entered_at": entered_at, "closed_at": closed_at,
                "exit_price": exit_price, "r_multiple": r_multiple}
     try:
-        send_mail(
-            subject=render_to_string("users/email/signal_outcome_subject.txt", context).strip(),
-            message=render_to_string("users/email/signal_outcome.txt", context),
-            from_email=None,
-            recipient_list=[profile.email],
-            fail_silently=False,
-        )
+        _send_email("signal_outcome", context, profile.email)
     except Exception:
         try:
             _outcome_notices().delete_one({"_id": key, "claim": token})
