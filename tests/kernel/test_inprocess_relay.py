@@ -3,7 +3,7 @@ import pytest
 import redis
 import requests
 
-from tests.support.flaky_receiver_urls import ATTEMPTS_KEY, DONE_KEY
+from tests.support.flaky_keys import ATTEMPTS_KEY, DONE_KEY
 from tests.support.procs import Gunicorn
 from tests.support.servers import wait_until
 

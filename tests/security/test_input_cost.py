@@ -75,6 +75,8 @@ BASE_BODIES = {
     "discussions_comment_report": {"reason": "Looks like spam"},
     "discussions_thread_hide": {"reason": "Off topic"},
     "discussions_comment_hide": {"reason": "Abusive"},
+    "market_candles_ingest": {"symbol": "BTC/USDT", "candles": [
+        {"t": "2026-01-05T10:00:00Z", "o": "100.5", "h": "101", "l": "100", "c": "100.75"}]},
 }
 
 # Headers of the base request: a delete names a version that never matches, so it is refused (412) on every

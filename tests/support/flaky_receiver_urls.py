@@ -1,12 +1,15 @@
-"""The real URLconf plus a receiver that fails its first delivery (to prove the in-process relay retries)."""
+"""The real URLconf plus a receiver that fails its first delivery (to prove the in-process relay retries).
+
+Only the server under test imports this (as its ROOT_URLCONF): importing it subscribes the receiver in that
+process for good, so the test itself takes the Redis keys from ``flaky_keys``."""
 import os
 
 import redis
 
+from tests.support.flaky_keys import ATTEMPTS_KEY, DONE_KEY
 from tradesignals.kernel import events
 from tradesignals.urls import handler400, handler403, handler404, handler500, urlpatterns  # noqa: F401
 
-ATTEMPTS_KEY, DONE_KEY = "test:flaky:attempts", "test:flaky:done"
 _redis = redis.Redis.from_url(os.environ["REDIS_URL"])
 
 
